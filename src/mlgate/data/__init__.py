@@ -1,0 +1,1 @@
+"""Data sources, contract validation and the stable split."""

@@ -1,0 +1,81 @@
+"""Read the user's table (CSV or Parquet) with errors that say what is wrong with the file."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from mlgate.errors import DataError
+
+SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+
+
+def read_table(path: str | Path, *, columns: list[str] | None = None) -> pd.DataFrame:
+    """Read a CSV or Parquet file into pandas; raise DataError naming the file on any problem."""
+    path = Path(path)
+    kind = SUFFIXES.get(path.suffix.lower())
+    if kind is None:
+        raise DataError(
+            f"data source {path}: unsupported file type '{path.suffix}'; expected .csv or .parquet"
+        )
+    if not path.exists():
+        raise DataError(f"data source {path} does not exist (params.yaml: data.source)")
+    if path.is_dir():
+        raise DataError(f"data source {path} is a directory; expected a .csv or .parquet file")
+    if path.stat().st_size == 0:
+        raise DataError(f"data source {path} is empty (0 bytes)")
+    return _read_parquet(path, columns) if kind == "parquet" else _read_csv(path, columns)
+
+
+def _read_parquet(path: Path, columns: list[str] | None) -> pd.DataFrame:
+    try:
+        available = pq.read_schema(path).names
+        wanted = None if columns is None else [c for c in columns if c in available]
+        return pq.read_table(path, columns=wanted).to_pandas()
+    except (pa.ArrowInvalid, pa.ArrowIOError, OSError) as exc:
+        raise DataError(
+            f"data source {path} is not a readable Parquet file (truncated or corrupt?): {exc}"
+        ) from exc
+
+
+def _read_csv(path: Path, columns: list[str] | None) -> pd.DataFrame:
+    try:
+        frame = pd.read_csv(path, encoding="utf-8", low_memory=False)
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            f"data source {path} is not UTF-8 text (byte {exc.start}); re-save it as UTF-8"
+        ) from exc
+    except pd.errors.EmptyDataError as exc:
+        raise DataError(f"data source {path} has no header or rows") from exc
+    except (pd.errors.ParserError, csv.Error, ValueError) as exc:
+        raise DataError(f"data source {path} cannot be parsed as CSV: {exc}") from exc
+    if frame.shape[1] == 1 and len(frame.columns[0]) > 1:
+        header = str(frame.columns[0])
+        for sep in (";", "\t", "|"):
+            if sep in header:
+                raise DataError(
+                    f"data source {path}: one column '{header[:60]}' found; the file seems to "
+                    f"use {sep!r} as delimiter, expected ','"
+                )
+    if columns is not None:
+        frame = frame[[c for c in columns if c in frame.columns]]
+    return frame
+
+
+def binarise_target(frame: pd.DataFrame, *, target: str, positive_label: Any) -> pd.DataFrame:
+    """Replace the target column by 1 where it equals ``positive_label`` and 0 elsewhere."""
+    if target not in frame:
+        raise DataError(f"target column '{target}' is missing (params.yaml: data.target)")
+    values = frame[target]
+    label = positive_label
+    # YAML reads `1` as int while a CSV column may hold "1"; compare in the column's own type.
+    if values.dtype.kind in "OTU" or isinstance(values.dtype, pd.StringDtype):
+        label = str(positive_label)
+    out = frame.copy(deep=False)
+    out[target] = (values == label).astype("int64")
+    return out

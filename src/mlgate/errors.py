@@ -1,0 +1,31 @@
+"""One exception root, so the CLI and the stages can turn any user mistake into a message.
+
+Every error names the file, key or column at fault and what was expected; the CLI prints
+``str(error)`` and exits with ``error.exit_code`` instead of a traceback.
+"""
+
+
+class MlgateError(Exception):
+    """Base class for every error mlgate raises on purpose."""
+
+    exit_code = 2
+
+
+class ParamsError(MlgateError):
+    """params.yaml (or a spec file) has a missing, unknown or ill-typed key."""
+
+
+class DataError(MlgateError):
+    """A data file is missing, empty, unreadable or lacks a required column."""
+
+
+class ContractError(MlgateError):
+    """Data does not satisfy its contract, or the contract itself is invalid."""
+
+
+class ArtifactError(MlgateError):
+    """A model or metrics artifact is missing, tampered with or from another environment."""
+
+
+class GateError(MlgateError):
+    """The gate cannot run at all (as opposed to rejecting, which is a normal outcome)."""

@@ -1,0 +1,219 @@
+"""params.yaml -> frozen dataclasses, with errors that name the bad key.
+
+Params flow one way: stages call :func:`load_params` and pass the typed sections to library
+functions; nothing else reads params.yaml. Unknown keys are errors (a typo such as
+``holdout_fration`` must not silently fall back to a default).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from mlgate.errors import ParamsError
+
+# --------------------------------------------------------------------------- sections
+
+
+@dataclass(frozen=True)
+class DataParams:
+    source: str = "data/raw/synthetic.parquet"
+    id_column: str = "customer_id"
+    target: str = "churned"
+    # The value in the target column that means "positive" (e.g. "Yes"); stored as 1 downstream.
+    positive_label: str | int | bool = 1
+
+
+@dataclass(frozen=True)
+class CorruptionParams:
+    null_rate: float = 0.0
+    null_columns: tuple[str, ...] = ("monthly_spend",)
+    out_of_range_rate: float = 0.0
+    unknown_category_rate: float = 0.0
+    duplicate_id_rate: float = 0.0
+
+
+@dataclass(frozen=True)
+class NumericDrift:
+    shift: float = 0.0
+    scale: float = 1.0
+
+
+@dataclass(frozen=True)
+class DriftKnobs:
+    numeric: dict[str, NumericDrift] = field(default_factory=dict)
+    # column -> {category: relative weight}; replaces the generator's default mix.
+    categorical: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class GenerateParams:
+    n_rows: int = 20_000
+    seed: int = 42
+    reference_date: str = "2026-01-01"
+    label_noise: float = 0.0
+    # Knobs that build deliberately broken worlds for demos and behavioral tests.
+    reverse_contract_effect: bool = False
+    region_effect: float = 0.0
+    drift: DriftKnobs = field(default_factory=DriftKnobs)
+    corruption: CorruptionParams = field(default_factory=CorruptionParams)
+
+
+@dataclass(frozen=True)
+class ContractParams:
+    path: str = "contracts/churn.yaml"
+    max_examples: int = 5
+
+
+@dataclass(frozen=True)
+class SplitParams:
+    holdout_fraction: float = 0.3
+    salt: str = "mlgate-v1"
+
+
+@dataclass(frozen=True)
+class Params:
+    data: DataParams = field(default_factory=DataParams)
+    generate: GenerateParams = field(default_factory=GenerateParams)
+    contract: ContractParams = field(default_factory=ContractParams)
+    split: SplitParams = field(default_factory=SplitParams)
+
+
+# Range rules checked after typing: key path -> (predicate, expectation text).
+_RANGES: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
+    "generate.n_rows": (lambda v: v >= 1, "an integer >= 1"),
+    "generate.label_noise": (lambda v: 0.0 <= v <= 0.5, "a number in [0, 0.5]"),
+    "generate.corruption.null_rate": (lambda v: 0.0 <= v <= 1.0, "a number in [0, 1]"),
+    "generate.corruption.out_of_range_rate": (lambda v: 0.0 <= v <= 1.0, "a number in [0, 1]"),
+    "generate.corruption.unknown_category_rate": (lambda v: 0.0 <= v <= 1.0, "a number in [0, 1]"),
+    "generate.corruption.duplicate_id_rate": (lambda v: 0.0 <= v <= 1.0, "a number in [0, 1]"),
+    "split.holdout_fraction": (lambda v: 0.0 < v < 1.0, "a number strictly between 0 and 1"),
+    "contract.max_examples": (lambda v: v >= 1, "an integer >= 1"),
+}
+
+# --------------------------------------------------------------------------- loading
+
+
+def load_params(path: str | Path = "params.yaml") -> Params:
+    """Read and type-check params.yaml; raise ParamsError naming the file and key on any problem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ParamsError(f"{path}: file not found; expected the pipeline's params.yaml") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ParamsError(f"{path}: cannot be read ({exc})") from exc
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ParamsError(f"{path}: not valid YAML: {exc}") from exc
+    if raw is None:
+        raw = {}
+    return params_from_dict(raw, source=str(path))
+
+
+def params_from_dict(raw: Any, *, source: str = "params.yaml") -> Params:
+    try:
+        params = build(Params, raw, "")
+        _check_ranges(params)
+    except ParamsError as exc:
+        raise ParamsError(f"{source}: {exc}") from None
+    return params
+
+
+def build(cls: Any, raw: Any, where: str) -> Any:
+    """Build dataclass ``cls`` from a mapping, checking types recursively."""
+    if not isinstance(raw, Mapping):
+        raise ParamsError(f"{where or 'top level'}: expected a mapping, got {_show(raw)}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = [k for k in raw if k not in fields]
+    if unknown:
+        key = unknown[0]
+        close = difflib.get_close_matches(str(key), fields, n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else f"; expected one of {sorted(fields)}"
+        raise ParamsError(f"unknown key '{_join(where, key)}'{hint}")
+    hints = typing.get_type_hints(cls)
+    values = {name: _coerce(hints[name], raw[name], _join(where, name)) for name in raw}
+    return cls(**values)
+
+
+def _coerce(tp: Any, value: Any, where: str) -> Any:
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if dataclasses.is_dataclass(tp):
+        return build(tp, value, where)
+    if origin in (typing.Union, types.UnionType):
+        for arg in args:
+            try:
+                return _coerce(arg, value, where)
+            except ParamsError:
+                continue
+        raise ParamsError(f"{where}: expected {_name(tp)}, got {_show(value)}")
+    if origin is Literal:
+        if value not in args:
+            raise ParamsError(f"{where}: expected one of {list(args)}, got {_show(value)}")
+        return value
+    if origin is tuple:
+        if not isinstance(value, list | tuple):
+            raise ParamsError(f"{where}: expected a list, got {_show(value)}")
+        return tuple(_coerce(args[0], v, f"{where}[{i}]") for i, v in enumerate(value))
+    if origin is dict:
+        if not isinstance(value, Mapping):
+            raise ParamsError(f"{where}: expected a mapping, got {_show(value)}")
+        return {
+            _coerce(args[0], k, where): _coerce(args[1], v, _join(where, str(k)))
+            for k, v in value.items()
+        }
+    if tp is Any:
+        return value
+    if tp is type(None):
+        if value is not None:
+            raise ParamsError(f"{where}: expected null, got {_show(value)}")
+        return None
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ParamsError(f"{where}: expected true or false, got {_show(value)}")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ParamsError(f"{where}: expected an integer, got {_show(value)}")
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ParamsError(f"{where}: expected a number, got {_show(value)}")
+        return float(value)
+    if tp is str:
+        if not isinstance(value, str):
+            raise ParamsError(f"{where}: expected a string, got {_show(value)}")
+        return value
+    raise TypeError(f"params type {tp!r} at {where} is not supported by the loader")
+
+
+def _check_ranges(params: Params) -> None:
+    for key, (ok, expected) in _RANGES.items():
+        value: Any = params
+        for part in key.split("."):
+            value = getattr(value, part)
+        if not ok(value):
+            raise ParamsError(f"{key}: expected {expected}, got {_show(value)}")
+
+
+def _join(where: str, key: Any) -> str:
+    return f"{where}.{key}" if where else str(key)
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return f"{type(value).__name__} {text[:60]}"
+
+
+def _name(tp: Any) -> str:
+    return " or ".join(getattr(a, "__name__", str(a)) for a in typing.get_args(tp)) or str(tp)

@@ -1,0 +1,59 @@
+"""Stage `validate`: check the data source against the contract; stop the pipeline on failure.
+
+On success it writes the validated table (target as 0/1) and metrics/validation.json. On
+failure it prints a table of what broke, writes metrics/validation.json with ``passed: false``
+and every failure case to metrics/validation_failures.csv, and exits 1 so nothing downstream runs.
+"""
+
+from __future__ import annotations
+
+from mlgate import log
+from mlgate.data.contract import load_contract, validate
+from mlgate.data.ingest import binarise_target, read_table
+from mlgate.errors import ContractError
+from mlgate.io import atomic_write, write_json, write_parquet
+from mlgate.params import load_params
+from mlgate.report_tables import print_validation_failures
+from mlgate.stage import run
+
+OUT_DATA = "data/validated.parquet"
+OUT_METRICS = "metrics/validation.json"
+OUT_FAILURES = "metrics/validation_failures.csv"
+
+
+def main() -> int:
+    params = load_params()
+    schema = load_contract(params.contract.path)
+    frame = read_table(params.data.source)
+    with log.console.status(f"validating {len(frame):,} rows against {params.contract.path}"):
+        result = validate(frame, schema, max_examples=params.contract.max_examples)
+    metrics = {
+        "passed": result.passed,
+        "n_rows": result.n_rows,
+        "n_columns": int(frame.shape[1]),
+        "contract": params.contract.path,
+        "source": params.data.source,
+        "n_failed_checks": len(result.summary),
+        "failures": result.summary,
+    }
+    atomic_write(OUT_FAILURES, lambda p: result.failure_cases.to_csv(p, index=False))
+    if not result.passed:
+        write_json(OUT_METRICS, metrics)
+        print_validation_failures(result.summary, source=params.data.source)
+        raise ContractError(
+            f"{params.data.source} violates {params.contract.path}: "
+            f"{len(result.summary)} failed check(s), details in {OUT_FAILURES}"
+        )
+    assert result.validated is not None
+    clean = binarise_target(
+        result.validated, target=params.data.target, positive_label=params.data.positive_label
+    )
+    write_parquet(OUT_DATA, clean)
+    write_json(OUT_METRICS, metrics)
+    log.info(f"validate: {len(frame):,} rows of {params.data.source} pass "
+             f"{params.contract.path}; wrote {OUT_DATA}")
+    return 0
+
+
+if __name__ == "__main__":
+    run(main)
