@@ -8,7 +8,9 @@ functions; nothing else reads params.yaml. Unknown keys are errors (a typo such 
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import difflib
+import re
 import types
 import typing
 from collections.abc import Mapping
@@ -80,16 +82,65 @@ class SplitParams:
 
 
 @dataclass(frozen=True)
+class FeaturesParams:
+    """Which column gets which treatment (see mlgate.features.FeatureSpec)."""
+
+    numeric: tuple[str, ...] = ()
+    categorical: tuple[str, ...] = ()
+    frequency: tuple[str, ...] = ()
+    cyclical_dates: tuple[str, ...] = ()
+    days_since_dates: tuple[str, ...] = ()
+    date_reference: str | None = None
+    cyclical_parts: tuple[str, ...] = ("month", "dayofweek")
+
+
+@dataclass(frozen=True)
+class TrainParams:
+    estimator: Literal["logistic_regression", "hist_gradient_boosting"] = "hist_gradient_boosting"
+    seed: int = 42
+    # Above this many rows the training set is sampled (seeded) and train.json says so.
+    max_train_rows: int = 2_000_000
+    # Per-estimator hyperparameters; only the chosen estimator's entry is used.
+    hyperparams: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EvaluateParams:
+    threshold: float = 0.5
+    confidence: float = 0.95
+    calibration_bins: int = 10
+    min_samples: int = 30
+    # name -> declarative predicate (see mlgate.slices); parsed by the evaluate stage.
+    slices: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Params:
     data: DataParams = field(default_factory=DataParams)
     generate: GenerateParams = field(default_factory=GenerateParams)
     contract: ContractParams = field(default_factory=ContractParams)
     split: SplitParams = field(default_factory=SplitParams)
+    features: FeaturesParams = field(default_factory=FeaturesParams)
+    train: TrainParams = field(default_factory=TrainParams)
+    evaluate: EvaluateParams = field(default_factory=EvaluateParams)
+
+
+def _is_iso_date(text: str) -> bool:
+    # numpy reads "20260101" as the year 20260101 and other near-misses raise deep in the
+    # generator; accept exactly YYYY-MM-DD naming a real day.
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return False
+    try:
+        datetime.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 # Range rules checked after typing: key path -> (predicate, expectation text).
 _RANGES: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
     "generate.n_rows": (lambda v: v >= 1, "an integer >= 1"),
+    "generate.reference_date": (_is_iso_date, "an ISO date 'YYYY-MM-DD'"),
     "generate.label_noise": (lambda v: 0.0 <= v <= 0.5, "a number in [0, 0.5]"),
     "generate.corruption.null_rate": (lambda v: 0.0 <= v <= 1.0, "a number in [0, 1]"),
     "generate.corruption.out_of_range_rate": (lambda v: 0.0 <= v <= 1.0, "a number in [0, 1]"),
@@ -97,13 +148,18 @@ _RANGES: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
     "generate.corruption.duplicate_id_rate": (lambda v: 0.0 <= v <= 1.0, "a number in [0, 1]"),
     "split.holdout_fraction": (lambda v: 0.0 < v < 1.0, "a number strictly between 0 and 1"),
     "contract.max_examples": (lambda v: v >= 1, "an integer >= 1"),
+    "train.max_train_rows": (lambda v: v >= 100, "an integer >= 100"),
+    "evaluate.threshold": (lambda v: 0.0 < v < 1.0, "a number strictly between 0 and 1"),
+    "evaluate.confidence": (lambda v: 0.5 <= v < 1.0, "a number in [0.5, 1)"),
+    "evaluate.calibration_bins": (lambda v: 2 <= v <= 100, "an integer in [2, 100]"),
+    "evaluate.min_samples": (lambda v: v >= 2, "an integer >= 2"),
 }
 
 # --------------------------------------------------------------------------- loading
 
 
 def load_params(path: str | Path = "params.yaml") -> Params:
-    """Read and type-check params.yaml; raise ParamsError naming the file and key on any problem."""
+    """Read and type-check params.yaml; ParamsError names the file and key of any problem."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")

@@ -2,10 +2,10 @@
 
 The true model (what tests and behavioral specs rely on), per customer::
 
-    logit P(churn) = -0.5
-                     + {monthly: 0, annual: -1.5, multi-year: -2.8}[contract_type]
-                     - 0.05  * tenure_months
-                     + 0.65  * support_tickets
+    logit P(churn) = -0.8
+                     + {monthly: 0, annual: -1.2, multi-year: -2.2}[contract_type]
+                     - 0.06  * tenure_months
+                     + 0.9   * support_tickets
                      - 0.9   * is_enterprise
                      + 0.006 * (monthly_spend - 60)
                      + region_effect * (region == "south")      # 0 by default: region-blind
@@ -34,7 +34,7 @@ from mlgate.params import GenerateParams
 BLOCK_ROWS = 1_000_000
 CONTRACT_TYPES = ("monthly", "annual", "multi-year")
 CONTRACT_WEIGHTS = (0.55, 0.30, 0.15)
-CONTRACT_EFFECT = (0.0, -1.5, -2.8)
+CONTRACT_EFFECT = (0.0, -1.2, -2.2)
 REGIONS = ("north", "south", "east", "west")
 REGION_WEIGHTS = (0.30, 0.25, 0.25, 0.20)
 N_CITIES = 300
@@ -56,10 +56,10 @@ def true_logit(frame: pd.DataFrame, *, reverse_contract_effect: bool = False,
     if reverse_contract_effect:
         contract = -contract
     return (
-        -0.5
+        -0.8
         + contract
-        - 0.05 * frame["tenure_months"].to_numpy(dtype=float)
-        + 0.65 * frame["support_tickets"].to_numpy(dtype=float)
+        - 0.06 * frame["tenure_months"].to_numpy(dtype=float)
+        + 0.9 * frame["support_tickets"].to_numpy(dtype=float)
         - 0.9 * frame["is_enterprise"].to_numpy(dtype=float)
         + 0.006 * (frame["monthly_spend"].to_numpy(dtype=float) - 60.0)
         + region_effect * (frame["region"].to_numpy() == "south")

@@ -1,0 +1,131 @@
+"""Holdout and slice metrics, and the curve data DVC plots read.
+
+Metric names carry their direction: ``*_auc``/``*_score`` higher is better, ``*_loss``/``*_error``
+lower is better; the gate reads the direction from the name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import average_precision_score, precision_recall_curve, roc_curve
+
+from mlgate.metrics import (
+    UndefinedAucError,
+    brier_loss,
+    calibration_table,
+    expected_calibration_error,
+    log_loss,
+    roc_auc_delong,
+)
+from mlgate.slices import Predicate
+
+MAX_CURVE_POINTS = 500
+MAX_CONFUSION_ROWS = 50_000
+
+
+def _r(value: float) -> float:
+    # Rounding to 10 significant digits keeps metric files byte-identical across BLAS builds
+    # that differ in the last bits, while staying far below any difference the gate cares about.
+    return float(f"{float(value):.10g}")
+
+
+def holdout_metrics(y_true: np.ndarray, y_score: np.ndarray, *, threshold: float,
+                    confidence: float, calibration_bins: int) -> dict[str, Any]:
+    """Every headline metric of one model on one set of rows (raises UndefinedAucError if
+    the rows hold a single class or fewer than two of one)."""
+    y = np.asarray(y_true).astype(bool)
+    p = np.asarray(y_score, dtype=float)
+    auc = roc_auc_delong(y, p, confidence=confidence)
+    predicted = p >= threshold
+    tp = int(np.sum(predicted & y))
+    fp = int(np.sum(predicted & ~y))
+    fn = int(np.sum(~predicted & y))
+    tn = int(np.sum(~predicted & ~y))
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {
+        "n": int(y.size),
+        "n_positive": int(y.sum()),
+        "positive_rate": _r(y.mean()),
+        "roc_auc": _r(auc.auc),
+        "roc_auc_ci_low": _r(auc.ci_low),
+        "roc_auc_ci_high": _r(auc.ci_high),
+        "roc_auc_std_error": _r(auc.std_error),
+        "roc_auc_ci_clipped": auc.ci_clipped,
+        "pr_auc": _r(average_precision_score(y, p)),
+        "brier_loss": _r(brier_loss(y, p)),
+        "log_loss": _r(log_loss(y, p)),
+        "calibration_error": _r(expected_calibration_error(y, p, n_bins=calibration_bins)),
+        "mean_score": _r(p.mean()),
+        "threshold": threshold,
+        "precision_score": _r(precision),
+        "recall_score": _r(recall),
+        "f1_score": _r(f1),
+        "confusion": {"tn": tn, "fp": fp, "fn": fn, "tp": tp},
+    }
+
+
+def slice_metrics(frame: pd.DataFrame, y_true: np.ndarray, y_score: np.ndarray,
+                  slices: Mapping[str, Predicate], *, min_samples: int, threshold: float,
+                  confidence: float, calibration_bins: int) -> dict[str, dict[str, Any]]:
+    """Metrics per named slice; a slice too small or with one class is kept, marked skipped."""
+    y = np.asarray(y_true).astype(bool)
+    out: dict[str, dict[str, Any]] = {}
+    for name, predicate in slices.items():
+        mask = predicate.mask(frame)
+        n, n_pos = int(mask.sum()), int(y[mask].sum())
+        entry: dict[str, Any] = {"predicate": predicate.describe(), "n": n, "n_positive": n_pos}
+        reason = None
+        if n < min_samples:
+            reason = f"{n} rows < min_samples {min_samples}"
+        elif n_pos < 2 or n - n_pos < 2:
+            reason = f"needs at least 2 of each class, has {n_pos} positive / {n - n_pos} negative"
+        if reason is None:
+            try:
+                entry.update(holdout_metrics(y[mask], y_score[mask], threshold=threshold,
+                                             confidence=confidence,
+                                             calibration_bins=calibration_bins))
+            except UndefinedAucError as exc:
+                reason = str(exc)
+        entry["skipped"] = reason is not None
+        if reason is not None:
+            entry["skip_reason"] = reason
+        out[name] = entry
+    return out
+
+
+def _thin(frame: pd.DataFrame) -> pd.DataFrame:
+    # Plot files stay small at any holdout size: keep evenly spaced points and both ends.
+    if len(frame) <= MAX_CURVE_POINTS:
+        return frame
+    keep = np.unique(np.linspace(0, len(frame) - 1, MAX_CURVE_POINTS).round().astype(int))
+    return frame.iloc[keep]
+
+
+def curves(y_true: np.ndarray, y_score: np.ndarray, *, calibration_bins: int,
+           threshold: float) -> dict[str, pd.DataFrame]:
+    """Data for the DVC plots: ROC, precision-recall, calibration, confusion counts."""
+    y = np.asarray(y_true).astype(int)
+    fpr, tpr, _ = roc_curve(y, y_score, drop_intermediate=True)
+    precision, recall, _ = precision_recall_curve(y, y_score, drop_intermediate=True)
+    calib = calibration_table(y, y_score, n_bins=calibration_bins)
+    predicted = (np.asarray(y_score) >= threshold).astype(int)
+    # DVC's confusion template counts one record per row; beyond MAX_CONFUSION_ROWS a seeded
+    # sample keeps the file small (exact counts are in holdout.json under "confusion").
+    rows = np.arange(y.size)
+    if y.size > MAX_CONFUSION_ROWS:
+        rows = np.sort(np.random.default_rng(0).choice(y.size, MAX_CONFUSION_ROWS, replace=False))
+    confusion = pd.DataFrame({"actual": y[rows], "predicted": predicted[rows]})
+    return {
+        "roc": _thin(pd.DataFrame({"fpr": fpr, "tpr": tpr})).round(6),
+        "precision_recall": _thin(
+            pd.DataFrame({"recall": recall[::-1], "precision": precision[::-1]})
+        ).round(6),
+        "calibration": calib[["mean_pred", "frac_pos", "n"]].round(6),
+        "confusion": confusion,
+    }

@@ -1,0 +1,64 @@
+"""Stage `evaluate`: score the holdout; overall and per-slice metrics with DeLong CIs; plots."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from mlgate import log, plots
+from mlgate.errors import DataError
+from mlgate.evaluation import curves, holdout_metrics, slice_metrics
+from mlgate.io import atomic_write, write_json, write_parquet
+from mlgate.metrics import UndefinedAucError
+from mlgate.model import load_model, predict_scores
+from mlgate.params import load_params
+from mlgate.slices import parse_slices
+from mlgate.stage import run
+
+IN_HOLDOUT = "data/holdout.parquet"
+IN_MODEL, IN_META = "models/model.joblib", "models/model.json"
+OUT_PREDICTIONS = "data/holdout_predictions.parquet"
+OUT_HOLDOUT = "metrics/holdout.json"
+OUT_SLICES = "metrics/slices.json"
+PLOT_DIR = "plots"
+
+
+def main() -> None:
+    params = load_params()
+    cfg = params.evaluate
+    slices = parse_slices(cfg.slices, where="evaluate.slices")
+    pipeline, meta = load_model(IN_MODEL, IN_META)
+    holdout = pd.read_parquet(IN_HOLDOUT)
+    y = holdout[params.data.target].to_numpy()
+    scores = predict_scores(pipeline, holdout)
+    options = {"threshold": cfg.threshold, "confidence": cfg.confidence,
+               "calibration_bins": cfg.calibration_bins}
+    try:
+        overall = holdout_metrics(y, scores, **options)
+    except UndefinedAucError as exc:
+        raise DataError(f"{IN_HOLDOUT}: ROC AUC is undefined on the holdout: {exc}") from exc
+    per_slice = slice_metrics(holdout, y, scores, slices, min_samples=cfg.min_samples, **options)
+    overall["model_sha256"] = meta["sha256"]
+    write_parquet(OUT_PREDICTIONS, pd.DataFrame({
+        params.data.id_column: holdout[params.data.id_column].to_numpy(),
+        "label": y.astype("int8"),
+        "score": scores,
+    }))
+    data = curves(y, scores, calibration_bins=cfg.calibration_bins, threshold=cfg.threshold)
+    for name, frame in data.items():
+        atomic_write(f"{PLOT_DIR}/{name}.csv", lambda p, f=frame: f.to_csv(p, index=False))
+    plots.roc_png(data["roc"], overall, f"{PLOT_DIR}/roc.png")
+    plots.calibration_png(data["calibration"], overall, f"{PLOT_DIR}/calibration.png")
+    plots.slices_png(per_slice, overall, f"{PLOT_DIR}/slices.png")
+    write_json(OUT_SLICES, {"min_samples": cfg.min_samples, "slices": per_slice})
+    write_json(OUT_HOLDOUT, overall)
+    skipped = [k for k, v in per_slice.items() if v["skipped"]]
+    log.info(
+        f"evaluate: holdout ROC AUC {overall['roc_auc']:.4f} "
+        f"[{overall['roc_auc_ci_low']:.4f}, {overall['roc_auc_ci_high']:.4f}] on "
+        f"{overall['n']:,} rows; {len(per_slice) - len(skipped)} slices evaluated"
+        + (f", skipped: {', '.join(skipped)}" if skipped else "")
+    )
+
+
+if __name__ == "__main__":
+    run(main)
