@@ -61,6 +61,10 @@ def _finite(obj: Any) -> Any:
     # JSON has no NaN/inf; writing them would make a file other tools cannot parse.
     if isinstance(obj, float) and not math.isfinite(obj):
         return None
+    if isinstance(obj, float):
+        # 10 significant digits: metric files stay byte-identical when a BLAS or CPU differs
+        # in the last bits, far below any difference a rule could care about.
+        return float(f"{obj:.10g}")
     if isinstance(obj, dict):
         return {k: _finite(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
@@ -69,7 +73,7 @@ def _finite(obj: Any) -> Any:
 
 
 def dumps_json(data: Any) -> str:
-    """Stable JSON: sorted keys are *not* used so files read in a meaningful order."""
+    """JSON with floats rounded to 10 significant digits; keys keep their meaningful order."""
     return json.dumps(_finite(data), indent=2, allow_nan=False, default=_json_default) + "\n"
 
 

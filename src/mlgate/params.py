@@ -115,6 +115,48 @@ class EvaluateParams:
 
 
 @dataclass(frozen=True)
+class BehavioralParams:
+    spec: str = "contracts/behavioral.yaml"
+    seed: int = 0
+    max_examples: int = 20
+
+
+@dataclass(frozen=True)
+class DriftParams:
+    n_bins: int = 10
+    threshold: float = 0.2
+    epsilon: float = 1e-4
+
+
+@dataclass(frozen=True)
+class ChampionParams:
+    """Where the champion is found: an explicit ref, else GTO's stage, else a branch."""
+
+    ref: str = ""  # explicit git ref (commit, tag, branch); empty = not set
+    artifact: str = "churn-model"
+    stage: str = "prod"
+    branch: str = ""  # fallback branch; empty = no fallback
+
+
+@dataclass(frozen=True)
+class GateParams:
+    champion: ChampionParams = field(default_factory=ChampionParams)
+    # With no champion: promote if every absolute rule passes, or always reject.
+    first_model: Literal["promote_if_floors_pass", "reject"] = "promote_if_floors_pass"
+    min_auc: float = 0.80
+    min_slice_auc: float = 0.74
+    min_delta: float = 0.005
+    require_superiority: bool = False
+    confidence: float = 0.95
+    # metric -> allowed worsening vs the champion on the same rows (direction from the name).
+    non_inferiority: dict[str, float] = field(default_factory=dict)
+    slice_margin: float = 0.03
+    slice_alpha: float = 0.05
+    require_validation: bool = True
+    require_behavioral: bool = True
+
+
+@dataclass(frozen=True)
 class Params:
     data: DataParams = field(default_factory=DataParams)
     generate: GenerateParams = field(default_factory=GenerateParams)
@@ -123,6 +165,9 @@ class Params:
     features: FeaturesParams = field(default_factory=FeaturesParams)
     train: TrainParams = field(default_factory=TrainParams)
     evaluate: EvaluateParams = field(default_factory=EvaluateParams)
+    behavioral: BehavioralParams = field(default_factory=BehavioralParams)
+    drift: DriftParams = field(default_factory=DriftParams)
+    gate: GateParams = field(default_factory=GateParams)
 
 
 def _is_iso_date(text: str) -> bool:
@@ -153,6 +198,16 @@ _RANGES: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
     "evaluate.confidence": (lambda v: 0.5 <= v < 1.0, "a number in [0.5, 1)"),
     "evaluate.calibration_bins": (lambda v: 2 <= v <= 100, "an integer in [2, 100]"),
     "evaluate.min_samples": (lambda v: v >= 2, "an integer >= 2"),
+    "behavioral.max_examples": (lambda v: v >= 0, "an integer >= 0"),
+    "drift.n_bins": (lambda v: 2 <= v <= 100, "an integer in [2, 100]"),
+    "drift.threshold": (lambda v: v > 0, "a number > 0"),
+    "drift.epsilon": (lambda v: 0 < v < 0.01, "a number in (0, 0.01)"),
+    "gate.min_auc": (lambda v: 0.0 <= v <= 1.0, "a number in [0, 1]"),
+    "gate.min_slice_auc": (lambda v: 0.0 <= v <= 1.0, "a number in [0, 1]"),
+    "gate.min_delta": (lambda v: -1.0 <= v <= 1.0, "a number in [-1, 1]"),
+    "gate.confidence": (lambda v: 0.5 <= v < 1.0, "a number in [0.5, 1)"),
+    "gate.slice_margin": (lambda v: 0.0 <= v <= 1.0, "a number in [0, 1]"),
+    "gate.slice_alpha": (lambda v: 0.0 < v < 1.0, "a number in (0, 1)"),
 }
 
 # --------------------------------------------------------------------------- loading

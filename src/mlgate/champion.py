@@ -1,0 +1,111 @@
+"""Find the champion (a git ref) and read its committed evidence through DVC.
+
+Resolution order: an explicit ref from params; the commit GTO marks with the configured
+stage for the model artifact (tags ``churn-model#prod#N``); a configured branch; otherwise
+there is no champion. Files are read at the champion's commit with ``DVCFileSystem``: git for
+git-tracked metrics, the local DVC cache (or a remote) for DVC outputs, never the work tree.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mlgate.errors import ArtifactError, GateError
+from mlgate.params import ChampionParams
+
+
+@dataclass(frozen=True)
+class Champion:
+    ref: str  # what was resolved: the explicit ref, the GTO tag, or the branch
+    commit: str  # full hexsha
+    source: str  # "param" | "gto" | "branch"
+    version: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ref": self.ref,
+            "commit": self.commit,
+            "source": self.source,
+            "version": self.version,
+        }
+
+
+def rev_parse(root: str | Path, ref: str) -> str | None:
+    proc = subprocess.run(
+        ["git", "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return proc.stdout.strip() or None
+
+
+def gto_champion(root: str | Path, *, artifact: str, stage: str) -> Champion | None:
+    """The commit currently holding ``stage`` for ``artifact`` in GTO, if any."""
+    import gto.api
+    from gto.exceptions import ArtifactNotFound
+
+    try:
+        found = gto.api.find_versions_in_stage(str(root), artifact, stage)
+    except ArtifactNotFound:
+        return None  # nothing registered yet: no champion, not an error
+    except Exception as exc:  # gto raises many types for a repo without tags or a bad name
+        raise GateError(f"GTO could not read stage '{stage}' of '{artifact}': {exc}") from exc
+    if not found:
+        return None
+    head = found[0] if isinstance(found, list) else found
+    tag = head.assignments[-1].tag if head.assignments else f"{artifact}#{stage}"
+    return Champion(ref=tag, commit=head.commit_hexsha, source="gto", version=head.version)
+
+
+def resolve_champion(root: str | Path, cfg: ChampionParams) -> Champion | None:
+    """Apply the resolution order; an explicit ref or branch that does not exist is an error."""
+    if cfg.ref:
+        commit = rev_parse(root, cfg.ref)
+        if commit is None:
+            raise GateError(f"gate.champion.ref '{cfg.ref}' is not a commit in this repository")
+        return Champion(ref=cfg.ref, commit=commit, source="param")
+    found = gto_champion(root, artifact=cfg.artifact, stage=cfg.stage)
+    if found is not None:
+        return found
+    if cfg.branch:
+        commit = rev_parse(root, cfg.branch)
+        if commit is None:
+            raise GateError(f"gate.champion.branch '{cfg.branch}' does not exist")
+        return Champion(ref=cfg.branch, commit=commit, source="branch")
+    return None
+
+
+class RevisionReader:
+    """Read files as committed at one revision (git or DVC cache), with actionable errors."""
+
+    def __init__(self, root: str | Path, champion: Champion) -> None:
+        from dvc.api import DVCFileSystem
+
+        self.root = str(root)
+        self.champion = champion
+        try:
+            self.fs = DVCFileSystem(self.root, rev=champion.commit)
+        except Exception as exc:
+            raise ArtifactError(
+                f"cannot open champion {champion.ref} ({champion.commit[:10]}): {exc}"
+            ) from exc
+
+    def read_bytes(self, path: str) -> bytes:
+        where = f"{path} at champion {self.champion.ref} ({self.champion.commit[:10]})"
+        try:
+            if not self.fs.exists(path):
+                raise ArtifactError(f"{where}: not committed at that revision")
+            return bytes(self.fs.read_bytes(path))
+        except ArtifactError:
+            raise
+        except Exception as exc:  # DVC raises its own types for a missing cache entry
+            raise ArtifactError(
+                f"{where}: cannot be retrieved from the DVC cache ({type(exc).__name__}: {exc}). "
+                f"Fetch it with `git checkout {self.champion.commit[:10]} && dvc pull` "
+                "(or `dvc fetch --all-tags -r <remote>`), then rerun"
+            ) from exc

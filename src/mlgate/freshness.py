@@ -1,0 +1,50 @@
+"""Is the evidence on disk the evidence dvc.lock recorded? (stale outputs fail the gate)
+
+DVC records an md5 of every dependency and output of a stage in dvc.lock. A file edited or
+replaced after ``dvc repro`` no longer matches, and a decision built on it would be built on
+evidence nobody reproduced. Directories (``.dir`` entries) are checked by DVC's own status,
+not here; files are checked by content.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from pathlib import Path
+
+import yaml
+
+from mlgate.errors import ArtifactError
+
+
+def _md5(path: Path) -> str:
+    digest = hashlib.md5(usedforsecurity=False)
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def stale_paths(lock_path: str | Path, stages: Iterable[str], root: str | Path = ".") -> list[str]:
+    """Paths of ``stages`` whose content differs from dvc.lock (or that are not locked at all)."""
+    lock_path, root = Path(lock_path), Path(root)
+    try:
+        lock = yaml.safe_load(lock_path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ArtifactError(f"{lock_path} cannot be read: {exc}") from exc
+    locked = lock.get("stages") or {}
+    stale: list[str] = []
+    for stage in stages:
+        entry = locked.get(stage)
+        if entry is None:
+            stale.append(f"{stage} (stage not in {lock_path})")
+            continue
+        for item in [*(entry.get("deps") or []), *(entry.get("outs") or [])]:
+            path, md5 = root / item["path"], str(item.get("md5", ""))
+            if md5.endswith(".dir"):
+                continue
+            if not path.is_file():
+                stale.append(f"{item['path']} (missing)")
+            elif _md5(path) != md5:
+                stale.append(item["path"])
+    return sorted(set(stale))

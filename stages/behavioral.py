@@ -1,0 +1,54 @@
+"""Stage `behavioral`: run the declarative model tests on the holdout with the candidate.
+
+Exits 0 whatever the results (the gate decides); a broken spec or a model that cannot score
+exits non-zero with a clear error.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from mlgate import log
+from mlgate.behavioral import load_spec, run_suite
+from mlgate.errors import ParamsError
+from mlgate.io import atomic_write, write_json
+from mlgate.model import load_model
+from mlgate.params import load_params
+from mlgate.stage import run
+
+IN_HOLDOUT = "data/holdout.parquet"
+IN_MODEL, IN_META = "models/model.joblib", "models/model.json"
+OUT_METRICS = "metrics/behavioral.json"
+OUT_EXAMPLES = "metrics/behavioral_failures.csv"
+
+
+def main() -> None:
+    params = load_params()
+    cfg = params.behavioral
+    path = Path(cfg.spec)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ParamsError(f"behavioral spec {path} does not exist (params.yaml: "
+                          "behavioral.spec)") from None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ParamsError(f"behavioral spec {path} cannot be parsed as YAML: {exc}") from exc
+    spec = load_spec(raw, source=str(path))
+    model, _ = load_model(IN_MODEL, IN_META)
+    holdout = pd.read_parquet(IN_HOLDOUT)
+    results, examples = run_suite(model, holdout, spec, seed=cfg.seed,
+                                  max_examples=cfg.max_examples,
+                                  id_column=params.data.id_column)
+    atomic_write(OUT_EXAMPLES, lambda p: examples.to_csv(p, index=False))
+    write_json(OUT_METRICS, results)
+    failed = [t["name"] for t in results["tests"] if t.get("passed") is False]
+    log.info(f"behavioral: {results['n_tests']} tests, {results['n_failed']} failed, "
+             f"{results['n_skipped']} skipped -> {OUT_METRICS}"
+             + (f"; failed: {', '.join(failed)}" if failed else ""))
+
+
+if __name__ == "__main__":
+    run(main)

@@ -1,0 +1,128 @@
+"""Stage `gate`: gather every piece of evidence, re-score the champion, write the decision.
+
+Exits 0 on promote and on reject (so `dvc exp run` records rejected experiments); exits
+non-zero only when the gate cannot run at all (e.g. params.yaml is broken).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mlgate import log
+from mlgate.champion import Champion, RevisionReader
+from mlgate.errors import MlgateError
+from mlgate.freshness import stale_paths
+from mlgate.gate import ChampionEvidence, Missing, compare, decide
+from mlgate.io import read_json, write_json
+from mlgate.model import load_model, predict_scores
+from mlgate.params import Params, load_params
+from mlgate.slices import parse_slices
+from mlgate.stage import run
+
+UPSTREAM = ("validate", "split", "train", "evaluate", "behavioral")
+IN_HOLDOUT = "data/holdout.parquet"
+IN_PREDICTIONS = "data/holdout_predictions.parquet"
+OUT = "metrics/gate.json"
+
+
+def _read(path: str, what: str) -> dict[str, Any] | Missing:
+    try:
+        data = read_json(path, what=what)
+    except MlgateError as exc:
+        return Missing(str(exc))
+    return data if isinstance(data, dict) else Missing(f"{what} {path} is not a JSON object")
+
+
+def _champion_evidence(params: Params, holdout: pd.DataFrame, y: np.ndarray,
+                       candidate: np.ndarray) -> ChampionEvidence | Missing | None:
+    record = _read("metrics/champion.json", "champion record")
+    if isinstance(record, Missing):
+        return record
+    if not record.get("found"):
+        return Missing(record["error"]) if record.get("error") else None
+    champion = Champion(record["ref"], record["commit"], record["source"], record.get("version"))
+    try:
+        reader = RevisionReader(".", champion)
+    except MlgateError as exc:
+        return Missing(str(exc))
+    committed: dict[str, Any] | Missing
+    try:
+        import json
+
+        committed = json.loads(reader.read_bytes("metrics/holdout.json"))
+    except (MlgateError, ValueError) as exc:
+        committed = Missing(f"champion metrics/holdout.json: {exc}")
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            model_path, meta_path = Path(tmp, "model.joblib"), Path(tmp, "model.json")
+            model_path.write_bytes(reader.read_bytes("models/model.joblib"))
+            meta_path.write_bytes(reader.read_bytes("models/model.json"))
+            model, _ = load_model(model_path, meta_path)
+        champion_scores = predict_scores(model, holdout)
+        cfg = params.evaluate
+        comparison = compare(
+            holdout, y, candidate, champion_scores,
+            parse_slices(cfg.slices, where="evaluate.slices"), min_samples=cfg.min_samples,
+            confidence=params.gate.confidence, threshold=cfg.threshold,
+            calibration_bins=cfg.calibration_bins)
+    except MlgateError as exc:
+        return ChampionEvidence(champion, committed, Missing(f"champion model: {exc}"))
+    return ChampionEvidence(champion, committed, comparison)
+
+
+def _candidate_scores(params: Params, holdout: pd.DataFrame) -> np.ndarray | Missing:
+    try:
+        preds = pd.read_parquet(IN_PREDICTIONS)
+    except Exception as exc:  # missing or corrupt parquet: evidence unavailable
+        return Missing(f"{IN_PREDICTIONS} cannot be read: {exc}")
+    id_column = params.data.id_column
+    if id_column not in preds or "score" not in preds:
+        return Missing(f"{IN_PREDICTIONS}: expected columns '{id_column}' and 'score'")
+    if len(preds) != len(holdout) or not np.array_equal(
+            preds[id_column].to_numpy(), holdout[id_column].to_numpy()):
+        return Missing(f"{IN_PREDICTIONS} does not cover the rows of {IN_HOLDOUT} in order")
+    scores = preds["score"].to_numpy(dtype=float)
+    if not np.isfinite(scores).all():
+        return Missing(f"{IN_PREDICTIONS}: scores contain NaN or inf")
+    return scores
+
+
+def main() -> None:
+    params = load_params()
+    try:
+        stale: list[str] | Missing = stale_paths("dvc.lock", UPSTREAM)
+    except MlgateError as exc:
+        stale = Missing(str(exc))
+    holdout = pd.read_parquet(IN_HOLDOUT)
+    y = holdout[params.data.target].to_numpy()
+    candidate = _candidate_scores(params, holdout)
+    champion: ChampionEvidence | Missing | None
+    if isinstance(candidate, Missing):
+        champion = Missing(f"paired comparison impossible: {candidate.reason}")
+    else:
+        champion = _champion_evidence(params, holdout, y, candidate)
+    decision = decide(
+        params.gate,
+        validation=_read("metrics/validation.json", "validation metrics"),
+        holdout=_read("metrics/holdout.json", "holdout metrics"),
+        slices=_read("metrics/slices.json", "slice metrics"),
+        behavioral=_read("metrics/behavioral.json", "behavioral results"),
+        stale=stale,
+        champion=champion,
+    )
+    write_json(OUT, decision)
+    verdict = "PROMOTE" if decision["promote"] else "REJECT"
+    log.info(f"gate: {verdict} ({decision['n_checks'] - decision['n_failed']}/"
+             f"{decision['n_checks']} checks passed) -> {OUT}")
+    for check in decision["checks"]:
+        if not check["passed"]:
+            log.info(f"  failed {check['name']}: {check['reason']}")
+
+
+if __name__ == "__main__":
+    run(main)
