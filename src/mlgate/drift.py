@@ -221,7 +221,9 @@ def _numeric_from_sorted(
     return _from_counts(ref_counts, cur_counts, labels, epsilon, edges=edges)
 
 
-def psi_numeric(reference: Any, current: Any, *, n_bins: int = 10, epsilon: float = 1e-4) -> PsiResult:
+def psi_numeric(
+    reference: Any, current: Any, *, n_bins: int = 10, epsilon: float = 1e-4
+) -> PsiResult:
     """PSI of a numeric feature on reference-quantile bins (see the module docstring).
 
     ``n_bins`` is the number of quantile bins asked for; ties can merge them, so the result's
@@ -235,7 +237,9 @@ def psi_numeric(reference: Any, current: Any, *, n_bins: int = 10, epsilon: floa
 
 
 def _as_series(values: Any, side: str) -> pd.Series:
-    series = values if isinstance(values, pd.Series) else pd.Series(np.asarray(values, dtype=object))
+    series = (
+        values if isinstance(values, pd.Series) else pd.Series(np.asarray(values, dtype=object))
+    )
     if series.ndim != 1:
         raise ValueError(f"{side} must be one-dimensional")
     if len(series) == 0:
@@ -256,7 +260,7 @@ def _category_order(value: Any) -> tuple[str, str]:
 
 
 def psi_categorical(reference: Any, current: Any, *, epsilon: float = 1e-4) -> PsiResult:
-    """PSI of a categorical feature: one bin per reference category, plus ``<unseen>``/``<missing>``.
+    """PSI of a categorical feature: a bin per reference category, ``<unseen>``, ``<missing>``.
 
     Bins follow the categories sorted by their string form, so the result does not depend on
     row order.
@@ -268,8 +272,8 @@ def psi_categorical(reference: Any, current: Any, *, epsilon: float = 1e-4) -> P
     cur_vc = _value_counts(cur)
     categories = tuple(sorted(ref_vc.index, key=_category_order))
     ref_counts = ref_vc.reindex(pd.Index(categories, dtype=object)).to_numpy(dtype=np.int64)
-    cur_counts = (
-        cur_vc.reindex(pd.Index(categories, dtype=object), fill_value=0).to_numpy(dtype=np.int64)
+    cur_counts = cur_vc.reindex(pd.Index(categories, dtype=object), fill_value=0).to_numpy(
+        dtype=np.int64
     )
     labels = [str(c) for c in categories]
     unseen = int(cur_vc.sum()) - int(cur_counts.sum())
@@ -358,7 +362,10 @@ def jensen_shannon_distance(reference: Any, current: Any) -> float:
 
 
 def _check_columns(
-    reference_df: pd.DataFrame, current_df: pd.DataFrame, numeric: list[str], categorical: list[str]
+    reference_df: pd.DataFrame,
+    current_df: pd.DataFrame,
+    numeric: list[str],
+    categorical: list[str],
 ) -> list[str]:
     for side, frame in (("reference", reference_df), ("current", current_df)):
         if not isinstance(frame, pd.DataFrame):
@@ -386,7 +393,9 @@ def _check_columns(
 
 def _numeric_column(frame: pd.DataFrame, name: str, side: str) -> np.ndarray:
     column = frame[name]
-    if not (pd.api.types.is_numeric_dtype(column.dtype) or pd.api.types.is_bool_dtype(column.dtype)):
+    if not (
+        pd.api.types.is_numeric_dtype(column.dtype) or pd.api.types.is_bool_dtype(column.dtype)
+    ):
         raise ValueError(
             f"column {name!r} is listed as numeric but has dtype {column.dtype} in the {side} data"
         )

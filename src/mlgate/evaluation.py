@@ -33,8 +33,14 @@ def _r(value: float) -> float:
     return float(f"{float(value):.10g}")
 
 
-def holdout_metrics(y_true: np.ndarray, y_score: np.ndarray, *, threshold: float,
-                    confidence: float, calibration_bins: int) -> dict[str, Any]:
+def holdout_metrics(
+    y_true: np.ndarray,
+    y_score: np.ndarray,
+    *,
+    threshold: float,
+    confidence: float,
+    calibration_bins: int,
+) -> dict[str, Any]:
     """Every headline metric of one model on one set of rows (raises UndefinedAucError if
     the rows hold a single class or fewer than two of one)."""
     y = np.asarray(y_true).astype(bool)
@@ -70,9 +76,17 @@ def holdout_metrics(y_true: np.ndarray, y_score: np.ndarray, *, threshold: float
     }
 
 
-def slice_metrics(frame: pd.DataFrame, y_true: np.ndarray, y_score: np.ndarray,
-                  slices: Mapping[str, Predicate], *, min_samples: int, threshold: float,
-                  confidence: float, calibration_bins: int) -> dict[str, dict[str, Any]]:
+def slice_metrics(
+    frame: pd.DataFrame,
+    y_true: np.ndarray,
+    y_score: np.ndarray,
+    slices: Mapping[str, Predicate],
+    *,
+    min_samples: int,
+    threshold: float,
+    confidence: float,
+    calibration_bins: int,
+) -> dict[str, dict[str, Any]]:
     """Metrics per named slice; a slice too small or with one class is kept, marked skipped."""
     y = np.asarray(y_true).astype(bool)
     out: dict[str, dict[str, Any]] = {}
@@ -87,9 +101,15 @@ def slice_metrics(frame: pd.DataFrame, y_true: np.ndarray, y_score: np.ndarray,
             reason = f"needs at least 2 of each class, has {n_pos} positive / {n - n_pos} negative"
         if reason is None:
             try:
-                entry.update(holdout_metrics(y[mask], y_score[mask], threshold=threshold,
-                                             confidence=confidence,
-                                             calibration_bins=calibration_bins))
+                entry.update(
+                    holdout_metrics(
+                        y[mask],
+                        y_score[mask],
+                        threshold=threshold,
+                        confidence=confidence,
+                        calibration_bins=calibration_bins,
+                    )
+                )
             except UndefinedAucError as exc:
                 reason = str(exc)
         entry["skipped"] = reason is not None
@@ -107,8 +127,9 @@ def _thin(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.iloc[keep]
 
 
-def curves(y_true: np.ndarray, y_score: np.ndarray, *, calibration_bins: int,
-           threshold: float) -> dict[str, pd.DataFrame]:
+def curves(
+    y_true: np.ndarray, y_score: np.ndarray, *, calibration_bins: int, threshold: float
+) -> dict[str, pd.DataFrame]:
     """Data for the DVC plots: ROC, precision-recall, calibration, confusion counts."""
     y = np.asarray(y_true).astype(int)
     fpr, tpr, _ = roc_curve(y, y_score, drop_intermediate=True)

@@ -451,6 +451,8 @@ def build_preprocessor(spec: FeatureSpec, *, scale_numeric: bool) -> ColumnTrans
         encoder = CyclicalDateEncoder(parts=tuple(spec.cyclical_parts))
         transformers.append(("cyclical", encoder, list(spec.cyclical_dates)))
     if spec.days_since_dates:
-        days = scaled(("days", DaysSince(reference_date=spec.date_reference)), ("impute", median()))
+        days = scaled(
+            ("days", DaysSince(reference_date=spec.date_reference)), ("impute", median())
+        )
         transformers.append(("days_since", days, list(spec.days_since_dates)))
     return ColumnTransformer(transformers, remainder="drop", sparse_threshold=0.0)

@@ -42,12 +42,19 @@ def roc_png(roc: pd.DataFrame, metrics: Mapping[str, Any], target: str | Path) -
     fig, ax = plt.subplots(figsize=(5, 5))
     low, high = _wilson(roc["tpr"].to_numpy(), int(metrics["n_positive"]))
     ax.fill_between(roc["fpr"], low, high, step="post", alpha=0.25, label="95% pointwise band")
-    label = (f"ROC AUC {metrics['roc_auc']:.3f} "
-             f"[{metrics['roc_auc_ci_low']:.3f}, {metrics['roc_auc_ci_high']:.3f}] (DeLong)")
+    label = (
+        f"ROC AUC {metrics['roc_auc']:.3f} "
+        f"[{metrics['roc_auc_ci_low']:.3f}, {metrics['roc_auc_ci_high']:.3f}] (DeLong)"
+    )
     ax.step(roc["fpr"], roc["tpr"], where="post", label=label)
     ax.plot([0, 1], [0, 1], ls="--", c="grey", lw=0.8)
-    ax.set(xlabel="false positive rate", ylabel="true positive rate", xlim=(0, 1), ylim=(0, 1),
-           title=f"ROC on holdout (n={metrics['n']:,})")
+    ax.set(
+        xlabel="false positive rate",
+        ylabel="true positive rate",
+        xlim=(0, 1),
+        ylim=(0, 1),
+        title=f"ROC on holdout (n={metrics['n']:,})",
+    )
     ax.legend(loc="lower right", fontsize=8)
     _save(fig, target)
 
@@ -55,28 +62,48 @@ def roc_png(roc: pd.DataFrame, metrics: Mapping[str, Any], target: str | Path) -
 def calibration_png(table: pd.DataFrame, metrics: Mapping[str, Any], target: str | Path) -> None:
     fig, ax = plt.subplots(figsize=(5, 5))
     ax.plot([0, 1], [0, 1], ls="--", c="grey", lw=0.8, label="perfect calibration")
-    ax.plot(table["mean_pred"], table["frac_pos"], marker="o",
-            label=f"model (ECE {metrics['calibration_error']:.3f})")
+    ax.plot(
+        table["mean_pred"],
+        table["frac_pos"],
+        marker="o",
+        label=f"model (ECE {metrics['calibration_error']:.3f})",
+    )
     for _, row in table.iterrows():
-        ax.annotate(f"{int(row['n'])}", (row["mean_pred"], row["frac_pos"]), fontsize=6,
-                    xytext=(3, -8), textcoords="offset points")
-    ax.set(xlabel="mean predicted probability", ylabel="observed churn rate",
-           xlim=(0, 1), ylim=(0, 1), title="Calibration (equal-width bins, n per bin)")
+        ax.annotate(
+            f"{int(row['n'])}",
+            (row["mean_pred"], row["frac_pos"]),
+            fontsize=6,
+            xytext=(3, -8),
+            textcoords="offset points",
+        )
+    ax.set(
+        xlabel="mean predicted probability",
+        ylabel="observed churn rate",
+        xlim=(0, 1),
+        ylim=(0, 1),
+        title="Calibration (equal-width bins, n per bin)",
+    )
     ax.legend(loc="upper left", fontsize=8)
     _save(fig, target)
 
 
-def slices_png(slices: Mapping[str, Mapping[str, Any]], overall: Mapping[str, Any],
-               target: str | Path) -> None:
+def slices_png(
+    slices: Mapping[str, Mapping[str, Any]], overall: Mapping[str, Any], target: str | Path
+) -> None:
     evaluated = [(k, v) for k, v in slices.items() if not v["skipped"]]
     skipped = [(k, v) for k, v in slices.items() if v["skipped"]]
     height = 1.2 + 0.4 * max(1, len(evaluated)) + 0.25 * len(skipped)
     fig, ax = plt.subplots(figsize=(6.5, height))
     ys = np.arange(len(evaluated))[::-1]
     for y, (name, m) in zip(ys, evaluated, strict=True):
-        ax.errorbar(m["roc_auc"], y, xerr=[[m["roc_auc"] - m["roc_auc_ci_low"]],
-                                           [m["roc_auc_ci_high"] - m["roc_auc"]]],
-                    fmt="o", capsize=3, c="tab:blue")
+        ax.errorbar(
+            m["roc_auc"],
+            y,
+            xerr=[[m["roc_auc"] - m["roc_auc_ci_low"]], [m["roc_auc_ci_high"] - m["roc_auc"]]],
+            fmt="o",
+            capsize=3,
+            c="tab:blue",
+        )
     ax.axvline(overall["roc_auc"], ls="--", c="grey", lw=0.8, label="overall")
     ax.set_yticks(ys, [f"{k} (n={v['n']:,})" for k, v in evaluated])
     ax.set(xlabel="ROC AUC with 95% DeLong CI", title="ROC AUC by slice")

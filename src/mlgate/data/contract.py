@@ -113,8 +113,9 @@ class ValidationResult:
     validated: pd.DataFrame | None
 
 
-def validate(frame: pd.DataFrame, schema: pa.DataFrameSchema, *, max_examples: int = 5
-             ) -> ValidationResult:
+def validate(
+    frame: pd.DataFrame, schema: pa.DataFrameSchema, *, max_examples: int = 5
+) -> ValidationResult:
     """Validate lazily (every failure in one pass); never raises on a data failure."""
     try:
         validated = schema.validate(frame, lazy=True)
@@ -122,10 +123,18 @@ def validate(frame: pd.DataFrame, schema: pa.DataFrameSchema, *, max_examples: i
         cases = _normalise(exc.failure_cases)
         return ValidationResult(False, len(frame), cases, summarise(cases, max_examples), None)
     except SchemaError as exc:  # raised by some backends even in lazy mode
-        cases = _normalise(pd.DataFrame([{
-            "column": getattr(exc.schema, "name", None), "check": str(exc.check),
-            "failure_case": str(exc), "index": None,
-        }]))
+        cases = _normalise(
+            pd.DataFrame(
+                [
+                    {
+                        "column": getattr(exc.schema, "name", None),
+                        "check": str(exc.check),
+                        "failure_case": str(exc),
+                        "index": None,
+                    }
+                ]
+            )
+        )
         return ValidationResult(False, len(frame), cases, summarise(cases, max_examples), None)
     empty = pd.DataFrame(columns=["column", "check", "failure_case", "index"])
     return ValidationResult(True, len(frame), empty, [], validated)
@@ -164,10 +173,17 @@ def summarise(cases: pd.DataFrame, max_examples: int = 5) -> list[dict[str, Any]
     summary = []
     for (column, check), group in cases.groupby(["column", "check"], sort=True, dropna=False):
         examples = [
-            {"row": None if row is None else int(row) if str(row).lstrip("-").isdigit() else str(row),
-             "value": value}
-            for value, row in zip(group["failure_case"][:max_examples],
-                                  group["index"][:max_examples], strict=True)
+            {
+                "row": None
+                if row is None
+                else int(row)
+                if str(row).lstrip("-").isdigit()
+                else str(row),
+                "value": value,
+            }
+            for value, row in zip(
+                group["failure_case"][:max_examples], group["index"][:max_examples], strict=True
+            )
         ]
         summary.append(
             {
@@ -181,8 +197,13 @@ def summarise(cases: pd.DataFrame, max_examples: int = 5) -> list[dict[str, Any]
     return summary
 
 
-def infer_contract(frame: pd.DataFrame, *, id_column: str | None = None,
-                   max_categories: int = 50, slack: float = 0.1) -> str:
+def infer_contract(
+    frame: pd.DataFrame,
+    *,
+    id_column: str | None = None,
+    max_categories: int = 50,
+    slack: float = 0.1,
+) -> str:
     """Draft a contract from a sample: dtypes, observed ranges widened by ``slack``, observed sets.
 
     A draft to review, not a verdict: ranges seen in a sample are not the true bounds.

@@ -48,8 +48,9 @@ NUMERIC_DRIFTABLE = ("tenure_months", "monthly_spend", "support_tickets")
 CATEGORICAL = {"contract_type": CONTRACT_TYPES, "region": REGIONS}
 
 
-def true_logit(frame: pd.DataFrame, *, reverse_contract_effect: bool = False,
-               region_effect: float = 0.0) -> np.ndarray:
+def true_logit(
+    frame: pd.DataFrame, *, reverse_contract_effect: bool = False, region_effect: float = 0.0
+) -> np.ndarray:
     """The generator's churn logit for the rows of ``frame`` (documented in the module)."""
     effect = dict(zip(CONTRACT_TYPES, CONTRACT_EFFECT, strict=True))
     contract = frame["contract_type"].map(effect).to_numpy(dtype=float)
@@ -66,8 +67,9 @@ def true_logit(frame: pd.DataFrame, *, reverse_contract_effect: bool = False,
     )
 
 
-def _weights(params: GenerateParams, column: str, categories: tuple[str, ...],
-             default: tuple[float, ...]) -> np.ndarray:
+def _weights(
+    params: GenerateParams, column: str, categories: tuple[str, ...], default: tuple[float, ...]
+) -> np.ndarray:
     custom = params.drift.categorical.get(column)
     if custom is None:
         return np.asarray(default)
@@ -120,16 +122,18 @@ def generate_block(params: GenerateParams, block: int, n: int) -> pd.DataFrame:
     """Rows ``block * BLOCK_ROWS`` .. ``+ n`` of the table for ``params``."""
     rng = np.random.default_rng([params.seed, block])
     start = block * BLOCK_ROWS
-    contract_idx = rng.choice(3, size=n, p=_weights(params, "contract_type", CONTRACT_TYPES,
-                                                    CONTRACT_WEIGHTS))
+    contract_idx = rng.choice(
+        3, size=n, p=_weights(params, "contract_type", CONTRACT_TYPES, CONTRACT_WEIGHTS)
+    )
     is_enterprise = rng.random(n) < 0.10
     tenure = rng.gamma(1.5, np.asarray(TENURE_MEAN)[contract_idx] / 1.5)
     tenure = np.clip(np.rint(_drift_numeric(tenure, params, "tenure_months")), 0, MAX_TENURE)
     spend = rng.lognormal(np.log(55.0), 0.45, n) * np.where(is_enterprise, 3.0, 1.0)
     spend = np.round(np.clip(_drift_numeric(spend, params, "monthly_spend"), 5.0, None), 2)
     tickets = rng.poisson(0.9 + 0.6 * (contract_idx == 0) + 0.4 * is_enterprise)
-    tickets = np.clip(np.rint(_drift_numeric(tickets.astype(float), params, "support_tickets")),
-                      0, None)
+    tickets = np.clip(
+        np.rint(_drift_numeric(tickets.astype(float), params, "support_tickets")), 0, None
+    )
     region_idx = rng.choice(4, size=n, p=_weights(params, "region", REGIONS, REGION_WEIGHTS))
     city_idx = rng.choice(N_CITIES, size=n, p=np.asarray(CITY_WEIGHTS))
     days_back = np.rint(tenure * 30.44 + rng.uniform(0, 30, n)).astype("int64")
@@ -149,8 +153,11 @@ def generate_block(params: GenerateParams, block: int, n: int) -> pd.DataFrame:
             "support_tickets": tickets.astype("int64"),
         }
     )
-    logit = true_logit(frame, reverse_contract_effect=params.reverse_contract_effect,
-                       region_effect=params.region_effect)
+    logit = true_logit(
+        frame,
+        reverse_contract_effect=params.reverse_contract_effect,
+        region_effect=params.region_effect,
+    )
     churned = rng.random(n) < 1.0 / (1.0 + np.exp(-logit))
     if params.label_noise > 0:
         churned ^= rng.random(n) < params.label_noise
@@ -158,7 +165,9 @@ def generate_block(params: GenerateParams, block: int, n: int) -> pd.DataFrame:
     return _corrupt(frame, params, rng)
 
 
-def _corrupt(frame: pd.DataFrame, params: GenerateParams, rng: np.random.Generator) -> pd.DataFrame:
+def _corrupt(
+    frame: pd.DataFrame, params: GenerateParams, rng: np.random.Generator
+) -> pd.DataFrame:
     c = params.corruption
     n = len(frame)
     if c.null_rate > 0:

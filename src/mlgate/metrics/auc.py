@@ -121,7 +121,7 @@ def _as_binary_labels(y_true: ArrayLike, name: str = "y_true") -> NDArray[np.boo
         first = int(np.flatnonzero(bad)[0])
         raise ValueError(
             f"{name} must hold binary labels (bool or 0/1); found {int(bad.sum())} other "
-            f"value(s), first {arr[first]!r} at index {first}"
+            f"value(s), first {arr[first].item()!r} at index {first}"
         )
     return arr == 1
 
@@ -140,7 +140,7 @@ def _as_finite_scores(y_score: ArrayLike, name: str = "y_score") -> NDArray[np.f
         first = int(np.flatnonzero(bad)[0])
         raise ValueError(
             f"{name} must be finite; found {int(bad.sum())} NaN/inf value(s), first "
-            f"{arr[first]!r} at index {first}"
+            f"{arr[first].item()!r} at index {first}"
         )
     return arr
 

@@ -38,7 +38,7 @@ def _validate(
         first = int(np.flatnonzero(outside)[0])
         raise ValueError(
             f"y_prob must be probabilities in [0, 1]; found {int(outside.sum())} value(s) "
-            f"outside, first {p[first]!r} at index {first}"
+            f"outside, first {p[first].item()!r} at index {first}"
         )
     return y, p
 
@@ -60,8 +60,11 @@ def log_loss(y_true: ArrayLike, y_prob: ArrayLike, *, eps: float = 1e-15) -> flo
     if not 0.0 < eps < 0.5:
         raise ValueError(f"eps must be in (0, 0.5), got {eps!r}")
     y, p = _validate(y_true, y_prob)
-    p = np.clip(p, eps, 1.0 - eps)
-    return float(-np.mean(np.where(y, np.log(p), np.log1p(-p))))
+    # clip p and 1 - p separately: 1 - eps is not exact in floating point, but 1 - p is exact
+    # for p >= 0.5, so a confident miss costs exactly -ln(eps) on either side
+    log_p = np.log(np.clip(p, eps, 1.0 - eps))
+    log_not_p = np.log(np.clip(1.0 - p, eps, 1.0 - eps))
+    return float(-np.mean(np.where(y, log_p, log_not_p)))
 
 
 def _bin_stats(

@@ -28,7 +28,7 @@ def _as_p_values(p_values: ArrayLike) -> NDArray[np.float64]:
         first = int(np.flatnonzero(bad)[0])
         raise ValueError(
             f"p_values must be in [0, 1] (no NaN); found {int(bad.sum())} other value(s), "
-            f"first {p[first]!r} at index {first}"
+            f"first {p[first].item()!r} at index {first}"
         )
     return p
 
