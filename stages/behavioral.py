@@ -32,22 +32,30 @@ def main() -> None:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ParamsError(f"behavioral spec {path} does not exist (params.yaml: "
-                          "behavioral.spec)") from None
+        raise ParamsError(
+            f"behavioral spec {path} does not exist (params.yaml: behavioral.spec)"
+        ) from None
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise ParamsError(f"behavioral spec {path} cannot be parsed as YAML: {exc}") from exc
     spec = load_spec(raw, source=str(path))
     model, _ = load_model(IN_MODEL, IN_META)
     holdout = pd.read_parquet(IN_HOLDOUT)
-    results, examples = run_suite(model, holdout, spec, seed=cfg.seed,
-                                  max_examples=cfg.max_examples,
-                                  id_column=params.data.id_column)
+    results, examples = run_suite(
+        model,
+        holdout,
+        spec,
+        seed=cfg.seed,
+        max_examples=cfg.max_examples,
+        id_column=params.data.id_column,
+    )
     atomic_write(OUT_EXAMPLES, lambda p: examples.to_csv(p, index=False))
     write_json(OUT_METRICS, results)
     failed = [t["name"] for t in results["tests"] if t.get("passed") is False]
-    log.info(f"behavioral: {results['n_tests']} tests, {results['n_failed']} failed, "
-             f"{results['n_skipped']} skipped -> {OUT_METRICS}"
-             + (f"; failed: {', '.join(failed)}" if failed else ""))
+    log.info(
+        f"behavioral: {results['n_tests']} tests, {results['n_failed']} failed, "
+        f"{results['n_skipped']} skipped -> {OUT_METRICS}"
+        + (f"; failed: {', '.join(failed)}" if failed else "")
+    )
 
 
 if __name__ == "__main__":

@@ -28,8 +28,10 @@ def main() -> None:
         return
     if champion is None:
         write_json(OUT, {"found": False, "error": None})
-        log.info("champion: none (no explicit ref, no GTO stage "
-                 f"'{cfg.stage}' for '{cfg.artifact}', no branch configured)")
+        log.info(
+            "champion: none (no explicit ref, no GTO stage "
+            f"'{cfg.stage}' for '{cfg.artifact}', no branch configured)"
+        )
         return
     write_json(OUT, {"found": True, **champion.to_dict()})
     log.info(f"champion: {champion.ref} at {champion.commit[:10]} (via {champion.source})")

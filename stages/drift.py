@@ -23,8 +23,9 @@ IN_CHAMPION = "metrics/champion.json"
 OUT = "metrics/drift.json"
 
 
-def _as_drift_frame(frame: pd.DataFrame, features: FeaturesParams) -> tuple[
-        pd.DataFrame, list[str], list[str]]:
+def _as_drift_frame(
+    frame: pd.DataFrame, features: FeaturesParams
+) -> tuple[pd.DataFrame, list[str], list[str]]:
     """Numeric columns stay numeric, dates become days since epoch, bools are categories."""
     numeric, categorical, columns = [], [], {}
     for name in features.numeric:
@@ -53,8 +54,16 @@ def main() -> None:
     record = read_json(IN_CHAMPION, what="champion record")
     if not record.get("found"):
         why = record.get("error") or "no champion to compare with"
-        write_json(OUT, {"has_reference": False, "reason": why, "retrain_recommended": False,
-                         "max_psi": None, "drifted_features": []})
+        write_json(
+            OUT,
+            {
+                "has_reference": False,
+                "reason": why,
+                "retrain_recommended": False,
+                "max_psi": None,
+                "drifted_features": [],
+            },
+        )
         log.info(f"drift: skipped, {why}")
         return
     champion = Champion(record["ref"], record["commit"], record["source"], record.get("version"))
@@ -63,23 +72,42 @@ def main() -> None:
         raw = RevisionReader(".", champion).read_bytes(IN_TRAIN)
         reference, _, _ = _as_drift_frame(pd.read_parquet(io.BytesIO(raw)), params.features)
     except MlgateError as exc:
-        write_json(OUT, {"has_reference": False, "reason": str(exc),
-                         "retrain_recommended": False, "max_psi": None,
-                         "drifted_features": []})
+        write_json(
+            OUT,
+            {
+                "has_reference": False,
+                "reason": str(exc),
+                "retrain_recommended": False,
+                "max_psi": None,
+                "drifted_features": [],
+            },
+        )
         log.info(f"drift: no reference, {exc}")
         return
     shared_numeric = [c for c in numeric if c in reference]
     shared_categorical = [c for c in categorical if c in reference]
     cfg = params.drift
-    report = drift_report(reference, current, numeric=shared_numeric,
-                          categorical=shared_categorical, n_bins=cfg.n_bins,
-                          threshold=cfg.threshold, epsilon=cfg.epsilon)
+    report = drift_report(
+        reference,
+        current,
+        numeric=shared_numeric,
+        categorical=shared_categorical,
+        n_bins=cfg.n_bins,
+        threshold=cfg.threshold,
+        epsilon=cfg.epsilon,
+    )
     report = {"has_reference": True, "reference": champion.to_dict(), **report}
     write_json(OUT, report)
     flagged = report["drifted_features"]
-    log.info(f"drift: max PSI {report['max_psi']:.4f} ({report['max_psi_feature']}) vs "
-             f"{champion.ref}; " + (f"drifted: {', '.join(flagged)}; retrain recommended"
-                                    if flagged else "no feature over threshold"))
+    log.info(
+        f"drift: max PSI {report['max_psi']:.4f} ({report['max_psi_feature']}) vs "
+        f"{champion.ref}; "
+        + (
+            f"drifted: {', '.join(flagged)}; retrain recommended"
+            if flagged
+            else "no feature over threshold"
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -30,19 +30,27 @@ def main() -> None:
     holdout = pd.read_parquet(IN_HOLDOUT)
     y = holdout[params.data.target].to_numpy()
     scores = predict_scores(pipeline, holdout)
-    options = {"threshold": cfg.threshold, "confidence": cfg.confidence,
-               "calibration_bins": cfg.calibration_bins}
+    options = {
+        "threshold": cfg.threshold,
+        "confidence": cfg.confidence,
+        "calibration_bins": cfg.calibration_bins,
+    }
     try:
         overall = holdout_metrics(y, scores, **options)
     except UndefinedAucError as exc:
         raise DataError(f"{IN_HOLDOUT}: ROC AUC is undefined on the holdout: {exc}") from exc
     per_slice = slice_metrics(holdout, y, scores, slices, min_samples=cfg.min_samples, **options)
     overall["model_sha256"] = meta["sha256"]
-    write_parquet(OUT_PREDICTIONS, pd.DataFrame({
-        params.data.id_column: holdout[params.data.id_column].to_numpy(),
-        "label": y.astype("int8"),
-        "score": scores,
-    }))
+    write_parquet(
+        OUT_PREDICTIONS,
+        pd.DataFrame(
+            {
+                params.data.id_column: holdout[params.data.id_column].to_numpy(),
+                "label": y.astype("int8"),
+                "score": scores,
+            }
+        ),
+    )
     data = curves(y, scores, calibration_bins=cfg.calibration_bins, threshold=cfg.threshold)
     for name, frame in data.items():
         atomic_write(f"{PLOT_DIR}/{name}.csv", lambda p, f=frame: f.to_csv(p, index=False))

@@ -6,6 +6,7 @@ non-zero only when the gate cannot run at all (e.g. params.yaml is broken).
 
 from __future__ import annotations
 
+import json
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ import pandas as pd
 
 from mlgate import log
 from mlgate.champion import Champion, RevisionReader
-from mlgate.errors import MlgateError
+from mlgate.errors import ArtifactError, MlgateError
 from mlgate.freshness import stale_paths
 from mlgate.gate import ChampionEvidence, Missing, compare, decide
 from mlgate.io import read_json, write_json
@@ -38,8 +39,24 @@ def _read(path: str, what: str) -> dict[str, Any] | Missing:
     return data if isinstance(data, dict) else Missing(f"{what} {path} is not a JSON object")
 
 
-def _champion_evidence(params: Params, holdout: pd.DataFrame, y: np.ndarray,
-                       candidate: np.ndarray) -> ChampionEvidence | Missing | None:
+def _load_champion_model(reader: RevisionReader) -> Any:
+    """Copy the champion's model and metadata out of DVC and load them with the integrity check."""
+    with tempfile.TemporaryDirectory(prefix="mlgate-champion-") as tmp:
+        model_path, meta_path = Path(tmp, "model.joblib"), Path(tmp, "model.json")
+        model_path.write_bytes(reader.read_bytes("models/model.joblib"))
+        meta_path.write_bytes(reader.read_bytes("models/model.json"))
+        try:
+            model, _ = load_model(model_path, meta_path)
+        except ArtifactError as exc:
+            # The temp directory is an implementation detail; name the committed files.
+            message = str(exc).replace(str(model_path), "models/model.joblib")
+            raise ArtifactError(message.replace(str(meta_path), "models/model.json")) from exc
+    return model
+
+
+def _champion_evidence(
+    params: Params, holdout: pd.DataFrame, y: np.ndarray, candidate: np.ndarray
+) -> ChampionEvidence | Missing | None:
     record = _read("metrics/champion.json", "champion record")
     if isinstance(record, Missing):
         return record
@@ -52,26 +69,29 @@ def _champion_evidence(params: Params, holdout: pd.DataFrame, y: np.ndarray,
         return Missing(str(exc))
     committed: dict[str, Any] | Missing
     try:
-        import json
-
         committed = json.loads(reader.read_bytes("metrics/holdout.json"))
     except (MlgateError, ValueError) as exc:
         committed = Missing(f"champion metrics/holdout.json: {exc}")
     try:
-        with tempfile.TemporaryDirectory() as tmp:
-            model_path, meta_path = Path(tmp, "model.joblib"), Path(tmp, "model.json")
-            model_path.write_bytes(reader.read_bytes("models/model.joblib"))
-            meta_path.write_bytes(reader.read_bytes("models/model.json"))
-            model, _ = load_model(model_path, meta_path)
-        champion_scores = predict_scores(model, holdout)
+        model = _load_champion_model(reader)
         cfg = params.evaluate
         comparison = compare(
-            holdout, y, candidate, champion_scores,
-            parse_slices(cfg.slices, where="evaluate.slices"), min_samples=cfg.min_samples,
-            confidence=params.gate.confidence, threshold=cfg.threshold,
-            calibration_bins=cfg.calibration_bins)
+            holdout,
+            y,
+            candidate,
+            predict_scores(model, holdout),
+            parse_slices(cfg.slices, where="evaluate.slices"),
+            min_samples=cfg.min_samples,
+            confidence=params.gate.confidence,
+            threshold=cfg.threshold,
+            calibration_bins=cfg.calibration_bins,
+        )
     except MlgateError as exc:
-        return ChampionEvidence(champion, committed, Missing(f"champion model: {exc}"))
+        return ChampionEvidence(
+            champion,
+            committed,
+            Missing(f"champion model at {champion.ref} ({champion.commit[:10]}): {exc}"),
+        )
     return ChampionEvidence(champion, committed, comparison)
 
 
@@ -84,7 +104,8 @@ def _candidate_scores(params: Params, holdout: pd.DataFrame) -> np.ndarray | Mis
     if id_column not in preds or "score" not in preds:
         return Missing(f"{IN_PREDICTIONS}: expected columns '{id_column}' and 'score'")
     if len(preds) != len(holdout) or not np.array_equal(
-            preds[id_column].to_numpy(), holdout[id_column].to_numpy()):
+        preds[id_column].to_numpy(), holdout[id_column].to_numpy()
+    ):
         return Missing(f"{IN_PREDICTIONS} does not cover the rows of {IN_HOLDOUT} in order")
     scores = preds["score"].to_numpy(dtype=float)
     if not np.isfinite(scores).all():
@@ -117,8 +138,10 @@ def main() -> None:
     )
     write_json(OUT, decision)
     verdict = "PROMOTE" if decision["promote"] else "REJECT"
-    log.info(f"gate: {verdict} ({decision['n_checks'] - decision['n_failed']}/"
-             f"{decision['n_checks']} checks passed) -> {OUT}")
+    log.info(
+        f"gate: {verdict} ({decision['n_checks'] - decision['n_failed']}/"
+        f"{decision['n_checks']} checks passed) -> {OUT}"
+    )
     for check in decision["checks"]:
         if not check["passed"]:
             log.info(f"  failed {check['name']}: {check['reason']}")

@@ -46,8 +46,10 @@ def main() -> None:
             "holdout_positive_rate": round(float(holdout[target].mean()), 6),
         },
     )
-    log.info(f"split: {len(train):,} train / {len(holdout):,} holdout rows "
-             f"(salted hash of '{id_column}') -> {OUT_TRAIN}, {OUT_HOLDOUT}")
+    log.info(
+        f"split: {len(train):,} train / {len(holdout):,} holdout rows "
+        f"(salted hash of '{id_column}') -> {OUT_TRAIN}, {OUT_HOLDOUT}"
+    )
 
 
 if __name__ == "__main__":

@@ -34,8 +34,9 @@ def main() -> None:
         )
     cfg = params.train
     hyperparams = cfg.hyperparams.get(cfg.estimator, {})
-    pipeline = build_pipeline(spec, estimator=cfg.estimator, hyperparams=hyperparams,
-                              seed=cfg.seed)
+    pipeline = build_pipeline(
+        spec, estimator=cfg.estimator, hyperparams=hyperparams, seed=cfg.seed
+    )
     n_available = len(train)
     sampled = n_available > cfg.max_train_rows
     if sampled:
@@ -51,20 +52,27 @@ def main() -> None:
         "sampled": sampled,
         "train_positive_rate": round(float(train[target].mean()), 6),
     }
-    meta = save_model(pipeline, OUT_MODEL, OUT_META, metadata={
-        "estimator": cfg.estimator,
-        "hyperparams": hyperparams,
-        "seed": cfg.seed,
-        "features": dataclasses.asdict(params.features),
-        "input_columns": list(spec.columns),
-        "target": target,
-        "training_data_sha256": hash_frame(train),
-        **{k: summary[k] for k in ("n_available", "n_train", "sampled")},
-    })
+    meta = save_model(
+        pipeline,
+        OUT_MODEL,
+        OUT_META,
+        metadata={
+            "estimator": cfg.estimator,
+            "hyperparams": hyperparams,
+            "seed": cfg.seed,
+            "features": dataclasses.asdict(params.features),
+            "input_columns": list(spec.columns),
+            "target": target,
+            "training_data_sha256": hash_frame(train),
+            **{k: summary[k] for k in ("n_available", "n_train", "sampled")},
+        },
+    )
     write_json(OUT_METRICS, summary)
     note = f" (sampled from {n_available:,})" if sampled else ""
-    log.info(f"train: fitted {cfg.estimator} on {len(train):,} rows{note} in {seconds:.1f} s; "
-             f"wrote {OUT_MODEL} (sha256 {meta['sha256'][:12]})")
+    log.info(
+        f"train: fitted {cfg.estimator} on {len(train):,} rows{note} in {seconds:.1f} s; "
+        f"wrote {OUT_MODEL} (sha256 {meta['sha256'][:12]})"
+    )
 
 
 if __name__ == "__main__":

@@ -50,8 +50,10 @@ def main() -> int:
     )
     write_parquet(OUT_DATA, clean)
     write_json(OUT_METRICS, metrics)
-    log.info(f"validate: {len(frame):,} rows of {params.data.source} pass "
-             f"{params.contract.path}; wrote {OUT_DATA}")
+    log.info(
+        f"validate: {len(frame):,} rows of {params.data.source} pass "
+        f"{params.contract.path}; wrote {OUT_DATA}"
+    )
     return 0
 
 

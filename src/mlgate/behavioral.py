@@ -1096,7 +1096,13 @@ def _scalar(value: Any, where: str, *, allow_null: bool) -> Any:
 
 def _number(value: Any, where: str) -> float | int:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ParamsError(f"{where}: expected a finite number, got {_show(value)}")
+        hint = ""
+        if isinstance(value, str):
+            with contextlib.suppress(ValueError):
+                float(value)
+                # PyYAML follows YAML 1.1, where 1e-9 (no dot) is a string, not a number.
+                hint = " (YAML reads exponents without a dot as text: write e.g. 1.0e-9)"
+        raise ParamsError(f"{where}: expected a finite number, got {_show(value)}{hint}")
     return value
 
 

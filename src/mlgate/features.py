@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
@@ -49,6 +50,7 @@ __all__ = [
     "FeatureSpec",
     "FrequencyEncoder",
     "build_preprocessor",
+    "categories_as_strings",
 ]
 
 # The params section the spec is read from; used only to name keys in error messages.
@@ -76,18 +78,25 @@ CYCLICAL_PARTS: tuple[str, ...] = tuple(_PHASES)
 def _frame(X: Any) -> pd.DataFrame:
     """View ``X`` as a DataFrame without copying or coercing a DataFrame's column dtypes."""
     if isinstance(X, pd.DataFrame):
-        return X
-    arr = np.asarray(X, dtype=object) if not hasattr(X, "dtype") else np.asarray(X)
-    if arr.ndim != 2:
-        raise ValueError(f"expected a 2-D table (DataFrame or array), got {arr.ndim} dimension(s)")
-    return pd.DataFrame(arr)
-
-
-def _input_names(est: BaseEstimator, X: pd.DataFrame) -> list[str]:
-    names = getattr(est, "feature_names_in_", None)
-    if names is not None:
-        return [str(n) for n in names]
-    return [f"x{i}" for i in range(X.shape[1])]
+        frame = X
+    else:
+        if sparse.issparse(X):
+            raise TypeError("sparse input is not supported; pass a DataFrame or a dense array")
+        arr = np.asarray(X) if hasattr(X, "dtype") else np.asarray(X, dtype=object)
+        if arr.ndim != 2:
+            raise ValueError(
+                f"expected a 2-D table (DataFrame or array), got {arr.ndim} dimension(s). "
+                "Reshape your data with array.reshape(-1, 1) for a single column."
+            )
+        if np.iscomplexobj(arr):
+            raise ValueError("Complex data not supported")
+        frame = pd.DataFrame(arr)
+    if frame.shape[1] == 0:
+        raise ValueError(
+            f"0 feature(s) (shape={frame.shape}) while a minimum of 1 is required; "
+            "expected at least one column"
+        )
+    return frame
 
 
 def _to_datetime(col: pd.Series, name: str) -> pd.Series:
@@ -106,11 +115,12 @@ def _to_datetime(col: pd.Series, name: str) -> pd.Series:
             f"date column '{name}' has dtype {col.dtype}; expected datetime64 or ISO-8601 strings"
         )
     parsed = pd.to_datetime(col, errors="coerce", format="ISO8601", utc=True)
-    bad = parsed.isna() & col.notna() & (col.astype(str).str.strip() != "")
-    if bad.any():
-        examples = col[bad].astype(str).unique()[:3].tolist()
+    suspect = col[parsed.isna() & col.notna()].astype(str)
+    bad = suspect[suspect.str.strip() != ""]  # blank strings are missing, not malformed
+    if len(bad):
+        examples = bad.unique()[:3].tolist()
         raise DataError(
-            f"date column '{name}' has {int(bad.sum())} value(s) that are not ISO-8601 dates, "
+            f"date column '{name}' has {len(bad)} value(s) that are not ISO-8601 dates, "
             f"e.g. {examples}"
         )
     return parsed.dt.tz_localize(None)
@@ -142,8 +152,8 @@ class FrequencyEncoder(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     """
 
     def fit(self, X: Any, y: Any = None) -> FrequencyEncoder:
-        validate_data(self, X, skip_check_array=True, reset=True)
         frame = _frame(X)
+        validate_data(self, X, skip_check_array=True, reset=True)
         n = len(frame)
         if n == 0:
             raise ValueError("FrequencyEncoder needs at least one training row, got 0")
@@ -160,8 +170,8 @@ class FrequencyEncoder(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     def transform(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "frequencies_")
-        validate_data(self, X, skip_check_array=True, reset=False)
         frame = _frame(X)
+        validate_data(self, X, skip_check_array=True, reset=False)
         out = np.zeros((len(frame), len(self.frequencies_)), dtype=np.float64)
         for i, (cats, freqs) in enumerate(zip(self.categories_, self.frequencies_, strict=True)):
             col = frame.iloc[:, i]
@@ -205,19 +215,19 @@ class CyclicalDateEncoder(TransformerMixin, BaseEstimator):
 
     def fit(self, X: Any, y: Any = None) -> CyclicalDateEncoder:
         self._check_parts()
-        validate_data(self, X, skip_check_array=True, reset=True)
         frame = _frame(X)
+        validate_data(self, X, skip_check_array=True, reset=True)
         # Parse once in fit so a wrongly typed column fails at training, not first at scoring.
-        for i, name in enumerate(_input_names(self, frame)):
+        for i, name in enumerate(_names_in(self, None)):
             _to_datetime(frame.iloc[:, i], name)
         self.parts_ = self._check_parts()
         return self
 
     def transform(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "parts_")
-        validate_data(self, X, skip_check_array=True, reset=False)
         frame = _frame(X)
-        names = _input_names(self, frame)
+        validate_data(self, X, skip_check_array=True, reset=False)
+        names = _names_in(self, None)
         out = np.zeros((len(frame), 2 * len(self.parts_) * frame.shape[1]), dtype=np.float64)
         k = 0
         for i, name in enumerate(names):
@@ -260,19 +270,19 @@ class DaysSince(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         if self.reference_date is None:
             raise ValueError("reference_date: expected an ISO-8601 date, got None")
         reference = _parse_reference(self.reference_date, "reference_date")
-        validate_data(self, X, skip_check_array=True, reset=True)
         frame = _frame(X)
-        for i, name in enumerate(_input_names(self, frame)):
+        validate_data(self, X, skip_check_array=True, reset=True)
+        for i, name in enumerate(_names_in(self, None)):
             _to_datetime(frame.iloc[:, i], name)
         self.reference_ = reference
         return self
 
     def transform(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "reference_")
-        validate_data(self, X, skip_check_array=True, reset=False)
         frame = _frame(X)
+        validate_data(self, X, skip_check_array=True, reset=False)
         out = np.empty((len(frame), frame.shape[1]), dtype=np.float64)
-        for i, name in enumerate(_input_names(self, frame)):
+        for i, name in enumerate(_names_in(self, None)):
             dates = _to_datetime(frame.iloc[:, i], name)
             out[:, i] = ((self.reference_ - dates) / pd.Timedelta(days=1)).to_numpy(
                 dtype=np.float64, na_value=np.nan
@@ -305,7 +315,8 @@ def categories_as_strings(X: Any) -> Any:
 
     OneHotEncoder needs each column uniformly strings or numbers; booleans with a missing value,
     or integer codes that become floats once a NaN appears (3 vs 3.0), would otherwise break it
-    or turn known categories into unknown ones. Module-level so pipelines stay picklable.
+    or turn known categories into unknown ones. Module-level so pipelines stay picklable; saved
+    models refer to it by name, so renaming it breaks loading them.
     """
     frame = _frame(X)
     out = {}
@@ -313,8 +324,8 @@ def categories_as_strings(X: Any) -> Any:
         col = frame[name]
         if pd.api.types.is_float_dtype(col.dtype):
             values = col.to_numpy(dtype=np.float64, na_value=np.nan)
-            finite = values[np.isfinite(values)]
-            if np.all(finite == np.round(finite)):
+            present = values[~np.isnan(values)]
+            if np.all(np.isfinite(present)) and np.all(present == np.round(present)):
                 col = col.astype("Int64")
         missing = col.isna().to_numpy()
         text = col.astype(object).astype(str).to_numpy(dtype=object)

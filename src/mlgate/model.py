@@ -164,9 +164,26 @@ class ReproducibleHistGradientBoostingClassifier(HistGradientBoostingClassifier)
     Parameters are the parent's, so ``clone`` and ``get_params`` work unchanged.
     """
 
-    def fit(self, X: Any, y: Any, *args: Any, **kwargs: Any) -> Any:
+    # The parent's signature, spelled out: sklearn reads it to route sample_weight and X_val.
+    def fit(
+        self,
+        X: Any,
+        y: Any,
+        sample_weight: Any = None,
+        *,
+        X_val: Any = None,
+        y_val: Any = None,
+        sample_weight_val: Any = None,
+    ) -> Any:
         with threadpool_limits(limits=1, user_api="openmp"):
-            return super().fit(X, y, *args, **kwargs)
+            return super().fit(
+                X,
+                y,
+                sample_weight=sample_weight,
+                X_val=X_val,
+                y_val=y_val,
+                sample_weight_val=sample_weight_val,
+            )
 
 
 # --------------------------------------------------------------------------- hashing

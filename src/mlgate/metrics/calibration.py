@@ -14,6 +14,7 @@ prediction is undefined; ``bin`` keeps the original bin number so the gap stays 
 
 from __future__ import annotations
 
+import numbers
 from typing import Literal
 
 import numpy as np
@@ -57,7 +58,7 @@ def log_loss(y_true: ArrayLike, y_prob: ArrayLike, *, eps: float = 1e-15) -> flo
     (scikit-learn >= 1.5 clips at the float's machine epsilon instead, so the two agree
     whenever no probability is closer than ``eps`` to 0 or 1.)
     """
-    if not 0.0 < eps < 0.5:
+    if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not 0.0 < eps < 0.5:
         raise ValueError(f"eps must be in (0, 0.5), got {eps!r}")
     y, p = _validate(y_true, y_prob)
     # clip p and 1 - p separately: 1 - eps is not exact in floating point, but 1 - p is exact

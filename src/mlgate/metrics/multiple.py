@@ -8,6 +8,8 @@ that same order.
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
@@ -42,7 +44,7 @@ def holm(p_values: ArrayLike, *, alpha: float = 0.05) -> NDArray[np.bool_]:
     p-value faces a threshold at least as large as its predecessor's. An empty input gives an
     empty result. Equivalent to ``holm_adjusted(p_values) <= alpha``.
     """
-    if isinstance(alpha, bool) or not 0.0 < alpha < 1.0:
+    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not 0.0 < alpha < 1.0:
         raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
     p = _as_p_values(p_values)
     k = p.shape[0]

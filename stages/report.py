@@ -1,0 +1,39 @@
+"""Stage `report`: turn the metric files and plots into report.md (posted on PRs by CML).
+
+Every input is optional: an unreadable or missing file is shown as missing in the report, so
+the reviewer always gets a report that says what it could not see.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from mlgate import log
+from mlgate.errors import MlgateError
+from mlgate.io import read_json, write_text
+from mlgate.report import INPUTS, PLOTS, Unavailable, build_report
+from mlgate.stage import run
+
+OUT = "report.md"
+
+
+def _read(path: str) -> dict[str, Any] | Unavailable:
+    try:
+        data = read_json(path, what="metrics file")
+    except MlgateError as exc:
+        return Unavailable(str(exc))
+    return data if isinstance(data, dict) else Unavailable(f"{path} is not a JSON object")
+
+
+def main() -> None:
+    inputs = {key: _read(path) for key, path in INPUTS.items()}
+    plots = {title: path if Path(path).is_file() else None for title, path in PLOTS.items()}
+    write_text(OUT, build_report(inputs, plots=plots))
+    missing = [INPUTS[k] for k, v in inputs.items() if isinstance(v, Unavailable)]
+    missing += [p for p, link in zip(PLOTS.values(), plots.values(), strict=True) if not link]
+    log.info(f"report: wrote {OUT}" + (f"; missing: {', '.join(missing)}" if missing else ""))
+
+
+if __name__ == "__main__":
+    run(main)

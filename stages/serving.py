@@ -1,0 +1,81 @@
+"""Stage `serving`: serve the candidate from a real uvicorn process and check what it answers.
+
+Starts the API on a free loopback port, then: holdout rows (single and batched) must score as
+data/holdout_predictions.parquet to serving.tolerance; a catalog of bad payloads must each get
+a 4xx naming the field; single-record and batch latency are measured. The server is stopped
+whatever happens. Exits 0 whatever the results (the gate judges metrics/serving.json);
+non-zero only when the checks cannot run (missing inputs, a server that never comes up).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from mlgate import log
+from mlgate.data.contract import load_contract
+from mlgate.errors import DataError
+from mlgate.io import read_json, write_json
+from mlgate.serving.client import frame_to_records
+from mlgate.serving.config import load_with_serving
+from mlgate.serving.suite import run_against_server
+from mlgate.stage import run
+
+IN_HOLDOUT = "data/holdout.parquet"
+IN_PREDICTIONS = "data/holdout_predictions.parquet"
+IN_MODEL_DIR, IN_META = "models", "models/model.json"
+OUT = "metrics/serving.json"
+
+
+def main() -> None:
+    params, cfg = load_with_serving()
+    id_col, target = params.data.id_column, params.data.target
+    holdout = pd.read_parquet(IN_HOLDOUT)
+    offline = pd.read_parquet(IN_PREDICTIONS)
+    for frame, path, cols in (
+        (holdout, IN_HOLDOUT, [id_col]),
+        (offline, IN_PREDICTIONS, [id_col, "score"]),
+    ):
+        missing = [c for c in cols if c not in frame]
+        if missing:
+            raise DataError(f"{path}: lacks column(s) {missing}")
+    n = min(cfg.parity_rows, len(holdout))
+    rows = np.sort(np.random.default_rng(cfg.seed).choice(len(holdout), size=n, replace=False))
+    sample = holdout.iloc[rows]
+    scores = offline.drop_duplicates(id_col).set_index(id_col)["score"]
+    unknown = ~sample[id_col].isin(scores.index)
+    if unknown.any():
+        raise DataError(
+            f"{IN_PREDICTIONS}: no offline score for {int(unknown.sum())} sampled "
+            f"holdout row(s), e.g. {id_col}={sample[id_col][unknown].iloc[0]}; "
+            "rerun the evaluate stage"
+        )
+    expected = scores.loc[sample[id_col]].to_numpy(dtype=np.float64)
+    # What a client sends: the row without its label.
+    records = frame_to_records(sample.drop(columns=[target], errors="ignore"))
+    summary = run_against_server(
+        IN_MODEL_DIR,
+        root=".",
+        contract=params.contract.path,
+        contract_schema=load_contract(params.contract.path),
+        records=records,
+        expected=expected,
+        cfg=cfg,
+    )
+    summary["served_sha256_matches"] = (
+        summary["model_sha256"] == read_json(IN_META, what="model metadata")["sha256"]
+    )
+    write_json(OUT, summary)
+    single, batch = summary["latency_ms"]["single"], summary["latency_ms"]["batch"]
+    bad = summary["bad_payloads"]
+    log.info(
+        f"serving: parity {'ok' if summary['parity_passed'] else 'FAILED'} on {n} rows "
+        f"(max |diff| {summary['parity_max_abs_diff']}); bad payloads "
+        f"{bad['n_passed']}/{bad['n_cases']} refused with the field named; "
+        f"{summary['n_5xx']} 5xx in {summary['n_requests']} requests; p95 single "
+        f"{single['p95']} ms, batch of {batch['batch_size']} {batch['p95']} ms"
+    )
+
+
+if __name__ == "__main__":
+    run(main)

@@ -1,0 +1,184 @@
+"""Gate scenarios in real git + DVC repositories: a committed champion, a real candidate.
+
+One session repo holds two commits: a deliberately weak model (tenure only) and the default
+strong one. Each scenario clones it, points the gate at a champion (GTO tag or explicit ref),
+changes what the scenario needs and runs ``dvc repro``; DVC reruns only what changed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gto.api
+import pytest
+import yaml
+
+from tests.e2e.conftest import REPO_ROOT, PipelineRepo
+
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
+
+N_ROWS = 10_000
+DEFAULT_FEATURES = yaml.safe_load((REPO_ROOT / "params.yaml").read_text())["features"]
+WEAK = {
+    "features.numeric": ["tenure_months"],
+    "features.categorical": [],
+    "features.frequency": [],
+    "features.cyclical_dates": [],
+    "features.days_since_dates": [],
+}
+STRONG = {f"features.{k}": v for k, v in DEFAULT_FEATURES.items()}
+
+
+@pytest.fixture(scope="session")
+def gate_repo(pipeline_factory) -> tuple[PipelineRepo, str, str]:
+    repo = pipeline_factory("gate", params={"generate.n_rows": N_ROWS, **WEAK})
+    repo.repro()
+    weak = repo.commit("weak model (tenure only)")
+    repo.set_params(STRONG)
+    repo.repro()
+    strong = repo.commit("strong model (default features)")
+    return repo, weak, strong
+
+
+@pytest.fixture
+def scenario(gate_repo, tmp_path) -> tuple[PipelineRepo, str, str]:
+    repo, weak, strong = gate_repo
+    return repo.clone(tmp_path / "repo"), weak, strong
+
+
+def _promote_tag(repo: PipelineRepo, commit: str) -> None:
+    gto.api.register(str(repo.path), "churn-model", commit)
+    gto.api.assign(str(repo.path), "churn-model", "prod", ref=commit)
+
+
+def _check(gate: dict, name: str) -> dict:
+    return next(c for c in gate["checks"] if c["name"] == name)
+
+
+def test_better_than_gto_champion_promotes_then_min_delta_rejects(scenario):
+    repo, weak, _ = scenario
+    _promote_tag(repo, weak)
+    repo.repro()
+    gate = repo.metrics("gate")
+    assert gate["promote"] is True, gate["summary"]
+    assert gate["champion"]["source"] == "gto" and gate["champion"]["commit"] == weak
+    assert gate["comparison"]["auc_delta"] > 0.005
+    assert repo.metrics("drift")["has_reference"] is True
+
+    repo.set_params({"gate.min_delta": 0.5})
+    out = repo.repro()
+    gate = repo.metrics("gate")
+    assert gate["promote"] is False and gate["failed"] == ["auc_improvement"]
+    assert "Running stage 'train'" not in out.stdout  # only the gate reran
+    assert "min_delta 0.5" in _check(gate, "auc_improvement")["reason"]
+
+
+def test_worse_candidate_is_rejected(scenario):
+    repo, _, strong = scenario
+    repo.set_params({"gate.champion.ref": strong, **WEAK})
+    repo.repro()
+    gate = repo.metrics("gate")
+    assert gate["promote"] is False
+    assert "auc_improvement" in gate["failed"]
+    assert gate["comparison"]["auc_delta"] < 0
+
+
+def test_behavioral_failure_rejects(scenario):
+    repo, weak, _ = scenario
+    # A world where longer contracts *raise* churn: the model learns it, the DIR test objects.
+    repo.set_params({"gate.champion.ref": weak, "generate.reverse_contract_effect": True})
+    repo.repro()
+    gate = repo.metrics("gate")
+    assert gate["promote"] is False
+    assert "behavioral_passed" in gate["failed"]
+    behavioral = repo.metrics("behavioral")
+    assert behavioral["passed"] is False and behavioral["n_failed"] >= 1
+
+
+def test_validation_failure_stops_the_pipeline_before_the_gate(scenario):
+    repo, weak, _ = scenario
+    before = repo.snapshot(["metrics/gate.json", "data/holdout.parquet"])
+    repo.set_params({"gate.champion.ref": weak, "generate.corruption.unknown_category_rate": 0.02})
+    proc = repo.repro(check=False)
+    assert proc.returncode != 0
+    assert "contract_type" in proc.stdout + proc.stderr
+    assert "Running stage 'gate'" not in proc.stdout
+    assert repo.snapshot(before) == before
+
+
+def test_tampered_champion_model_rejects(scenario):
+    repo, weak, _ = scenario
+    lock = yaml.safe_load(repo.git("show", f"{weak}:dvc.lock").stdout)
+    md5 = next(
+        o["md5"] for o in lock["stages"]["train"]["outs"] if o["path"] == "models/model.joblib"
+    )
+    cached = repo.path / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:]
+    cached.chmod(0o644)
+    data = bytearray(cached.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # same size, different content: only the hash can tell
+    cached.write_bytes(bytes(data))
+    repo.set_params({"gate.champion.ref": weak})
+    repo.repro()
+    gate = repo.metrics("gate")
+    assert gate["promote"] is False and "paired_comparison" in gate["failed"]
+    reason = _check(gate, "paired_comparison")["reason"]
+    assert "sha256" in reason and "models/model.joblib" in reason and "/tmp" not in reason
+
+
+def test_champion_without_committed_evidence_rejects(scenario):
+    repo, _, _ = scenario
+    first = repo.git("rev-list", "--max-parents=0", "HEAD").stdout.strip()
+    repo.set_params({"gate.champion.ref": first})  # the commit before any dvc repro
+    repo.repro()
+    gate = repo.metrics("gate")
+    assert gate["promote"] is False
+    assert {"champion_metrics", "paired_comparison"} <= set(gate["failed"])
+    assert "not committed" in _check(gate, "champion_metrics")["reason"]
+
+
+def test_unknown_champion_ref_rejects(scenario):
+    repo, _, _ = scenario
+    repo.set_params({"gate.champion.ref": "no-such-tag"})
+    repo.repro()
+    gate = repo.metrics("gate")
+    assert gate["failed"] == ["champion"]
+    assert "no-such-tag" in _check(gate, "champion")["reason"]
+
+
+def test_no_champion_follows_the_first_model_policy(scenario):
+    repo, _, _ = scenario
+    repo.repro()
+    gate = repo.metrics("gate")
+    assert gate["champion"] is None and gate["promote"] is True, gate["summary"]
+    assert "nothing to compare with" in _check(gate, "champion")["reason"]
+    assert repo.metrics("drift")["has_reference"] is False
+
+    repo.set_params({"gate.first_model": "reject"})
+    repo.repro()
+    assert repo.metrics("gate")["failed"] == ["champion"]
+
+
+def test_grown_holdout_is_compared_on_the_candidates_rows(scenario):
+    repo, weak, _ = scenario
+    repo.set_params({"gate.champion.ref": weak, "generate.n_rows": 14_000})
+    repo.repro()
+    gate = repo.metrics("gate")
+    n_holdout = repo.metrics("split")["n_holdout"]
+    champion_committed = yaml.safe_load(repo.git("show", f"{weak}:metrics/holdout.json").stdout)
+    assert gate["comparison"]["n"] == n_holdout
+    assert champion_committed["n"] < n_holdout
+    assert gate["comparison"]["champion_metrics_same_rows"]["n"] == n_holdout
+
+
+def test_gate_reruns_when_the_champion_moves(scenario):
+    repo, weak, strong = scenario
+    _promote_tag(repo, weak)
+    repo.repro()
+    assert repo.metrics("champion")["commit"] == weak
+    out = repo.repro()
+    assert "Running stage 'gate'" not in out.stdout  # champion unchanged: gate skipped
+    _promote_tag(repo, strong)
+    out = repo.repro()
+    assert "Running stage 'gate'" in out.stdout
+    assert repo.metrics("gate")["champion"]["commit"] == strong
+    assert Path(repo.path / "metrics/champion.json").exists()
