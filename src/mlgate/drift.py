@@ -5,8 +5,10 @@ PSI (population stability index) compares the share of rows per bin in the *refe
 ``PSI = sum_b (a_b - e_b) * ln(a_b / e_b)`` with ``e_b``, ``a_b`` the reference and current
 shares. Every term is >= 0, so PSI >= 0, and it is 0 exactly when the shares agree.
 
-Binning (always taken from the reference, so PSI is *not* symmetric: swapping the two data
-sets changes the bins and, in general, the value):
+Binning is always taken from the reference, so PSI is *not* symmetric: swapping the two
+data sets changes the bins and, in general, the value. Example with 2 bins: reference
+0..99 and current 0..49 give cut 49, current shares (1, 0) -> PSI 4.60 (the empty bin costs
+ln(0.5 / epsilon)); swapped, the cut is 24 and the shares (0.25, 0.75) -> PSI 0.275.
 
 * Numeric: cut points are the reference quantiles at 1/B, ..., (B-1)/B by the inverted-CDF
   rule (each cut is an observed value), ``np.unique``'d, and cuts equal to the reference
@@ -27,10 +29,13 @@ category, a new null rate, a reference bin the current data no longer reaches).
 
 Chance alone gives PSI > 0: with no shift PSI is about chi-square(B - 1) * (1/N + 1/M), so its
 expectation is :func:`expected_psi_no_shift`. The report shows it beside every PSI, and also a
-distance that does not grow with 1/N: the Wasserstein distance divided by the reference
-standard deviation for numeric features (Evidently's "normed Wasserstein"; computed on the
-non-missing values) and the Jensen-Shannon distance, base 2, in [0, 1], for categoricals
-(on the same bins as PSI, raw shares; note Evidently uses the natural log, range [0, 0.833]).
+distance whose scale does not depend on bins, epsilon or sample size: the Wasserstein
+distance divided by the reference standard deviation for numeric features (Evidently's
+"normed Wasserstein", in reference standard deviations; non-missing values only) and the
+Jensen-Shannon distance, base 2, in [0, 1], for categoricals (on the same bins as PSI, raw
+shares; Evidently uses the natural log, range [0, 0.833]). The two disagree by design: a
+location shift of 0.1 sd is a normed Wasserstein of 0.1 but a PSI of only about 0.01, while a
+jump in the null rate moves PSI and leaves the Wasserstein distance untouched.
 
 Speed: a numeric column is sorted once per side (numpy's SIMD sort beats a quantile partition
 plus a binary search per row); the cut points, the bin counts and the Wasserstein distance
@@ -137,9 +142,16 @@ def _as_float_array(values: Any, side: str) -> np.ndarray:
     return arr
 
 
-def _sorted_valid(values: np.ndarray, side: str) -> tuple[np.ndarray, int]:
-    """Sorted non-missing values and the number of NaNs (np.sort puts NaN last)."""
-    ordered = np.sort(values)
+def _sorted_valid(values: np.ndarray, side: str, *, owned: bool = False) -> tuple[np.ndarray, int]:
+    """Sorted non-missing values and the number of NaNs (np.sort puts NaN last).
+
+    ``owned``: ``values`` is a private copy and may be sorted in place (saves a copy).
+    """
+    if owned:
+        values.sort()
+        ordered = values
+    else:
+        ordered = np.sort(values)
     n_valid = int(np.searchsorted(ordered, np.nan, side="left"))
     valid = ordered[:n_valid]
     if n_valid and (np.isinf(valid[0]) or np.isinf(valid[-1])):
@@ -306,32 +318,57 @@ def expected_psi_no_shift(n_bins: int, n_ref: int, n_cur: int) -> float:
 
 
 def _wasserstein_sorted(u: np.ndarray, v: np.ndarray) -> float:
-    """W1 between two sorted samples, exactly, as the integral of |F^-1(t) - G^-1(t)| dt."""
+    """W1 between two sorted samples, exactly, as the integral of |F^-1(t) - G^-1(t)| dt.
+
+    Works through the data in slices of about ``_CHUNK`` steps, so the temporaries stay small
+    (no full-size arrays: at 1e7 rows those page faults cost more than the arithmetic).
+    """
     n, m = u.size, v.size
     if n == m:
-        return float(np.abs(u - v).mean())
+        total = 0.0
+        for start in range(0, n, _CHUNK):
+            total += float(np.abs(u[start : start + _CHUNK] - v[start : start + _CHUNK]).sum())
+        return total / n
     # Quantile functions are steps at t = i/n and j/m. In units of 1/(n m) those breakpoints
     # are the integers i*m and j*n (exact in int64 up to n*m < 9.2e18). On the interval ending
-    # at breakpoint T, F^-1 = u[ceil(T/m) - 1] and G^-1 = v[ceil(T/n) - 1].
-    breaks = np.concatenate(
-        (np.arange(1, n + 1, dtype=np.int64) * m, np.arange(1, m + 1, dtype=np.int64) * n)
-    )
-    breaks.sort()
-    total = 0.0
-    previous = 0
-    for start in range(0, breaks.size, _CHUNK):
-        t = breaks[start : start + _CHUNK]
-        width = np.diff(t, prepend=previous)
+    # at breakpoint T, F^-1 = u[ceil(T/m) - 1] and G^-1 = v[ceil(T/n) - 1]. The breakpoints are
+    # evenly spread, so a slice (lo, hi] of the T axis of this length holds about _CHUNK.
+    length = n * m
+    step = max(1, length * _CHUNK // (n + m))
+    total, previous, lo = 0.0, 0, 0
+    while lo < length:
+        hi = min(length, lo + step)
+        t = np.concatenate(
+            (
+                np.arange(lo // m + 1, hi // m + 1, dtype=np.int64) * m,
+                np.arange(lo // n + 1, hi // n + 1, dtype=np.int64) * n,
+            )
+        )
+        lo = hi
+        if t.size == 0:
+            continue
+        t.sort()
+        width = np.diff(t, prepend=previous).astype(np.float64)
         previous = int(t[-1])
         gap = np.abs(u[(t + (m - 1)) // m - 1] - v[(t + (n - 1)) // n - 1])
         total += float(np.dot(gap, width))
-    return total / (n * m)
+    return total / length
+
+
+def _std(values: np.ndarray) -> float:
+    """Population std (ddof 0) in two passes over slices: no full-size temporary."""
+    mean = float(values.mean())
+    squares = 0.0
+    for start in range(0, values.size, _CHUNK):
+        deviation = values[start : start + _CHUNK] - mean
+        squares += float(np.dot(deviation, deviation))
+    return math.sqrt(squares / values.size)
 
 
 def _normed_wasserstein_sorted(ref_sorted: np.ndarray, cur_sorted: np.ndarray) -> float | None:
     if ref_sorted.size == 0 or cur_sorted.size == 0:
         return None
-    std = float(ref_sorted.std())
+    std = _std(ref_sorted)
     if std == 0.0:
         return None
     return _wasserstein_sorted(ref_sorted, cur_sorted) / std
@@ -391,7 +428,8 @@ def _check_columns(
     return sorted(names)
 
 
-def _numeric_column(frame: pd.DataFrame, name: str, side: str) -> np.ndarray:
+def _numeric_column(frame: pd.DataFrame, name: str, side: str) -> tuple[np.ndarray, int]:
+    """Sorted non-missing values of a numeric column and its number of missing values."""
     column = frame[name]
     if not (
         pd.api.types.is_numeric_dtype(column.dtype) or pd.api.types.is_bool_dtype(column.dtype)
@@ -399,7 +437,12 @@ def _numeric_column(frame: pd.DataFrame, name: str, side: str) -> np.ndarray:
         raise ValueError(
             f"column {name!r} is listed as numeric but has dtype {column.dtype} in the {side} data"
         )
-    return column.to_numpy(dtype=np.float64, na_value=np.nan)
+    where = f"{side} column {name!r}"
+    if column.dtype == np.float64:
+        # A view of the frame's data (NaN is already its missing value): sort a copy.
+        return _sorted_valid(column.to_numpy(), where)
+    # Any other dtype converts into a fresh array, which can be sorted in place.
+    return _sorted_valid(column.to_numpy(dtype=np.float64, na_value=np.nan), where, owned=True)
 
 
 def drift_report(
@@ -434,12 +477,8 @@ def drift_report(
     features: dict[str, dict[str, Any]] = {}
     for name in names:
         if name in numeric_set:
-            ref_sorted, ref_missing = _sorted_valid(
-                _numeric_column(reference_df, name, "reference"), f"reference column {name!r}"
-            )
-            cur_sorted, cur_missing = _sorted_valid(
-                _numeric_column(current_df, name, "current"), f"current column {name!r}"
-            )
+            ref_sorted, ref_missing = _numeric_column(reference_df, name, "reference")
+            cur_sorted, cur_missing = _numeric_column(current_df, name, "current")
             result = _numeric_from_sorted(
                 ref_sorted, ref_missing, cur_sorted, cur_missing, n_bins, epsilon
             )
