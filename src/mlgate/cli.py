@@ -1,0 +1,341 @@
+"""The ``mlgate`` console script: each command parses its options and makes one library call.
+
+Every MlgateError becomes its message on stderr and its exit code (a rejection or refusal
+exits 1, a missing or invalid input 2), never a traceback: those are for mlgate's own bugs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from mlgate import log
+from mlgate.errors import MlgateError
+
+out = Console(highlight=False, soft_wrap=True)
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from mlgate.io import read_json
+    from mlgate.report import failed_checks, validate_decision
+
+    decision = validate_decision(read_json(args.gate, what="gate decision"), source=args.gate)
+    failed = failed_checks(decision)
+    verdict = "[green]PROMOTE[/]" if decision["promote"] else "[red]REJECT[/]"
+    n_checks = decision.get("n_checks", len(decision.get("checks", [])))
+    out.print(f"{verdict}: {n_checks - len(failed)}/{n_checks} checks passed ({args.gate})")
+    if failed:
+        table = Table("failed check", "reason", title="failed checks", title_justify="left")
+        for check in failed:
+            table.add_row(str(check.get("name")), str(check.get("reason", "")))
+        out.print(table)
+    return 0 if decision["promote"] else 1
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from rich.markdown import Markdown
+
+    from mlgate.errors import ArtifactError
+
+    path = Path(args.path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ArtifactError(f"{path} does not exist; run `dvc repro` (stage `report`)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ArtifactError(f"{path} cannot be read: {exc}") from exc
+    out.print(Markdown(text), soft_wrap=False)  # wrap paragraphs to the terminal width
+    return 0
+
+
+def _champion_params(args: argparse.Namespace) -> Any:
+    from mlgate.params import load_params
+
+    return load_params(args.params).gate.champion
+
+
+def cmd_promote(args: argparse.Namespace) -> int:
+    from mlgate import registry
+
+    cfg = _champion_params(args)
+    result = registry.promote(
+        ".",
+        artifact=cfg.artifact,
+        stage=cfg.stage,
+        rev=args.rev,
+        force=args.force,
+        reason=args.reason,
+    )
+    if result.already:
+        out.print(
+            f"{result.artifact} {result.version} ({result.commit[:10]}) already holds "
+            f"'{result.stage}'; nothing to do"
+        )
+        return 0
+    new = " (newly registered)" if result.registered else ""
+    out.print(
+        f"promoted {result.artifact} {result.version}{new} at {result.commit[:10]} to "
+        f"'{result.stage}' (tag {result.tag})"
+    )
+    if result.replaced:
+        out.print(f"previous holder: {', '.join(result.replaced)}; `mlgate rollback` restores it")
+    if result.forced:
+        out.print(
+            "[yellow]forced[/]: the reason is kept in the tag message"
+            + (f"; overrode {len(result.overridden)} blocker(s)" if result.overridden else "")
+        )
+    return 0
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    from mlgate import registry
+
+    cfg = _champion_params(args)
+    start = time.perf_counter()
+    result = registry.rollback(".", artifact=cfg.artifact, stage=cfg.stage)
+    seconds = time.perf_counter() - start
+    out.print(
+        f"rolled back '{result.stage}' of {result.artifact}: {result.from_version} -> "
+        f"{result.to_version} ({result.commit[:10]}, tag {result.tag}) in {seconds:.2f} s"
+    )
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from mlgate import registry
+
+    cfg = _champion_params(args)
+    st = registry.status(".", artifact=cfg.artifact, stage=cfg.stage)
+    if st.champion is None:
+        out.print(
+            f"no champion: no version of '{st.artifact}' is in '{st.stage}' "
+            "(`mlgate promote` assigns it)"
+        )
+    else:
+        c = st.champion
+        out.print(
+            f"champion ({st.stage}): {st.artifact} {c.version} at commit {c.commit[:10]}"
+            f" (committed {c.commit_date or '?'}; promoted {c.promoted_at.isoformat()},"
+            f" tag {c.tag})"
+        )
+        if isinstance(st.holdout, dict):
+            table = Table(
+                "metric", "value", title="headline metrics (committed)", title_justify="left"
+            )
+            for key, value in st.holdout.items():
+                table.add_row(key, f"{value:.4f}" if isinstance(value, float) else str(value))
+            out.print(table)
+        else:
+            out.print(f"headline metrics unavailable: {st.holdout}")
+        if isinstance(st.decision, dict):
+            out.print(
+                f"its gate decision: {st.decision.get('decision')} ({st.decision.get('summary')})"
+            )
+        else:
+            out.print(f"its gate decision unavailable: {st.decision}")
+    if st.history:
+        table = Table(
+            "#",
+            "event",
+            "version",
+            "commit",
+            "time",
+            "message",
+            title=f"history of '{st.stage}' (newest first)",
+            title_justify="left",
+        )
+        for e in reversed(st.history):
+            table.add_row(
+                str(e.number),
+                e.event,
+                e.version,
+                e.commit[:10],
+                e.timestamp.isoformat(),
+                e.message.splitlines()[0] if e.message else "",
+            )
+        out.print(table)
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from mlgate.data.contract import load_contract, validate
+    from mlgate.data.ingest import read_table
+    from mlgate.report_tables import print_validation_failures
+
+    schema = load_contract(args.contract)
+    result = validate(read_table(args.data), schema, max_examples=args.max_examples)
+    if result.passed:
+        out.print(f"{args.data}: {result.n_rows:,} rows pass {args.contract}")
+        return 0
+    print_validation_failures(result.summary, source=args.data)
+    log.error(f"{args.data} violates {args.contract}: {len(result.summary)} failed check(s)")
+    return 1
+
+
+def cmd_contract_infer(args: argparse.Namespace) -> int:
+    from mlgate.data.contract import infer_contract
+    from mlgate.data.ingest import read_table
+    from mlgate.errors import DataError
+    from mlgate.io import write_text
+
+    frame = read_table(args.data)
+    if args.id_column and args.id_column not in frame:
+        raise DataError(
+            f"{args.data}: --id-column '{args.id_column}' is not a column; "
+            f"columns are {list(frame.columns)}"
+        )
+    text = infer_contract(frame, id_column=args.id_column)
+    if not args.out:
+        sys.stdout.write(text)
+        return 0
+    if Path(args.out).exists() and not args.force:
+        raise DataError(f"{args.out} exists; pass --force to overwrite it")
+    write_text(args.out, text)
+    out.print(
+        f"wrote a draft contract for {len(frame.columns)} columns to {args.out}; review "
+        "the ranges and allowed values before use"
+    )
+    return 0
+
+
+# --------------------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mlgate",
+        description="Decide, with evidence, whether a candidate model may replace the champion.",
+    )
+    parser.add_argument(
+        "-C",
+        dest="directory",
+        metavar="DIR",
+        help="run as if mlgate was started in DIR (like git -C)",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser(
+        "check",
+        help="exit 0 if the gate promotes, 1 if it rejects, 2 if unknown",
+        description="Read the gate decision and turn it into an exit code for "
+        "CI: 0 promote, 1 reject, 2 missing or invalid decision file.",
+    )
+    p.add_argument("--gate", default="metrics/gate.json", help="decision file (%(default)s)")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser(
+        "report",
+        help="print report.md in the terminal",
+        description="Render the Markdown report (written by the `report` stage) in the terminal.",
+    )
+    p.add_argument("--path", default="report.md", help="report file (%(default)s)")
+    p.set_defaults(func=cmd_report)
+
+    params_help = "params file naming the artifact and stage (%(default)s)"
+    p = sub.add_parser(
+        "promote",
+        help="make a commit's model the champion (GTO stage)",
+        description="Assign the GTO stage (params gate.champion.stage) to the "
+        "model at REV, only if REV's committed metrics/gate.json says promote, "
+        "its committed files match its dvc.lock, the decision was taken against "
+        "the current champion and (for HEAD) the work tree matches dvc.lock. "
+        "Registers a version (next patch) if REV has none.",
+    )
+    p.add_argument("--rev", default="HEAD", help="commit to promote (%(default)s)")
+    p.add_argument(
+        "--force", action="store_true", help="promote despite the blockers (needs --reason)"
+    )
+    p.add_argument("--reason", help="why --force is justified; kept in the GTO tag message")
+    p.add_argument("--params", default="params.yaml", help=params_help)
+    p.set_defaults(func=cmd_promote)
+
+    p = sub.add_parser(
+        "rollback",
+        help="give the stage back to the previous champion",
+        description="Move the GTO stage back to the version that held it before "
+        "the current one (from the stage's tag history); refuses if there is "
+        "none. Prints how long it took.",
+    )
+    p.add_argument("--params", default="params.yaml", help=params_help)
+    p.set_defaults(func=cmd_rollback)
+
+    p = sub.add_parser(
+        "status",
+        help="show the champion, its metrics and the stage history",
+        description="Show the current champion (version, commit, dates), its "
+        "committed headline metrics and gate decision, and every assignment of "
+        "the stage.",
+    )
+    p.add_argument("--params", default="params.yaml", help=params_help)
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser(
+        "validate",
+        help="check a data file against a contract",
+        description="Validate a CSV/Parquet file against a pandera YAML "
+        "contract; exits 1 and prints what broke if it fails.",
+    )
+    p.add_argument("--contract", required=True, help="pandera YAML contract")
+    p.add_argument("--data", required=True, help="CSV or Parquet file")
+    p.add_argument(
+        "--max-examples", type=int, default=5, help="failing values shown per check (%(default)s)"
+    )
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("contract", help="data contract tools", description="Data contract tools.")
+    contract = p.add_subparsers(dest="contract_command", required=True, metavar="COMMAND")
+    p = contract.add_parser(
+        "infer",
+        help="draft a contract from a data sample",
+        description="Draft a pandera YAML contract from a CSV/Parquet "
+        "sample: dtypes, observed ranges (widened by 10%%), observed "
+        "categories. Review it before use.",
+    )
+    p.add_argument("--data", required=True, help="CSV or Parquet sample")
+    p.add_argument("--id-column", help="column whose values must be unique")
+    p.add_argument("--out", help="write here instead of standard output")
+    p.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+    p.set_defaults(func=cmd_contract_infer)
+    return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("mlgate")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.directory:
+            os.chdir(args.directory)
+        return int(args.func(args))
+    except MlgateError as exc:
+        log.error(str(exc))
+        return exc.exit_code
+    except OSError as exc:  # e.g. -C to a missing directory, an unwritable --out
+        log.error(str(exc))
+        return 2
+    except KeyboardInterrupt:
+        log.error("interrupted")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
