@@ -25,7 +25,7 @@ from mlgate.params import Params, load_params
 from mlgate.slices import parse_slices
 from mlgate.stage import run
 
-UPSTREAM = ("validate", "split", "train", "evaluate", "behavioral")
+UPSTREAM = ("validate", "split", "train", "evaluate", "behavioral", "serving")
 IN_HOLDOUT = "data/holdout.parquet"
 IN_PREDICTIONS = "data/holdout_predictions.parquet"
 OUT = "metrics/gate.json"
@@ -62,6 +62,9 @@ def _champion_evidence(
         return record
     if not record.get("found"):
         return Missing(record["error"]) if record.get("error") else None
+    lacking = [k for k in ("ref", "commit", "source") if not isinstance(record.get(k), str)]
+    if lacking:
+        return Missing(f"champion record metrics/champion.json lacks {lacking}; rerun `champion`")
     champion = Champion(record["ref"], record["commit"], record["source"], record.get("version"))
     try:
         reader = RevisionReader(".", champion)
@@ -72,6 +75,8 @@ def _champion_evidence(
         committed = json.loads(reader.read_bytes("metrics/holdout.json"))
     except (MlgateError, ValueError) as exc:
         committed = Missing(f"champion metrics/holdout.json: {exc}")
+    if not isinstance(committed, dict | Missing):
+        committed = Missing("champion metrics/holdout.json is not a JSON object")
     try:
         model = _load_champion_model(reader)
         cfg = params.evaluate
@@ -93,6 +98,18 @@ def _champion_evidence(
             Missing(f"champion model at {champion.ref} ({champion.commit[:10]}): {exc}"),
         )
     return ChampionEvidence(champion, committed, comparison)
+
+
+def _holdout_rows(params: Params) -> tuple[pd.DataFrame, np.ndarray] | Missing:
+    """The rows and labels both models are scored on, or why they cannot be used."""
+    try:
+        holdout = pd.read_parquet(IN_HOLDOUT)
+    except Exception as exc:  # missing or corrupt parquet: evidence unavailable
+        return Missing(f"{IN_HOLDOUT} cannot be read: {exc}")
+    lacking = [c for c in (params.data.target, params.data.id_column) if c not in holdout]
+    if lacking:
+        return Missing(f"{IN_HOLDOUT} lacks column(s) {lacking} (data.target, data.id_column)")
+    return holdout, holdout[params.data.target].to_numpy()
 
 
 def _candidate_scores(params: Params, holdout: pd.DataFrame) -> np.ndarray | Missing:
@@ -119,20 +136,21 @@ def main() -> None:
         stale: list[str] | Missing = stale_paths("dvc.lock", UPSTREAM)
     except MlgateError as exc:
         stale = Missing(str(exc))
-    holdout = pd.read_parquet(IN_HOLDOUT)
-    y = holdout[params.data.target].to_numpy()
-    candidate = _candidate_scores(params, holdout)
+    rows = _holdout_rows(params)
+    candidate = rows if isinstance(rows, Missing) else _candidate_scores(params, rows[0])
     champion: ChampionEvidence | Missing | None
     if isinstance(candidate, Missing):
         champion = Missing(f"paired comparison impossible: {candidate.reason}")
     else:
-        champion = _champion_evidence(params, holdout, y, candidate)
+        assert not isinstance(rows, Missing)
+        champion = _champion_evidence(params, *rows, candidate)
     decision = decide(
         params.gate,
         validation=_read("metrics/validation.json", "validation metrics"),
         holdout=_read("metrics/holdout.json", "holdout metrics"),
         slices=_read("metrics/slices.json", "slice metrics"),
         behavioral=_read("metrics/behavioral.json", "behavioral results"),
+        serving=_read("metrics/serving.json", "serving checks"),
         stale=stale,
         champion=champion,
     )

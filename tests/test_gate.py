@@ -8,7 +8,7 @@ import pytest
 
 from mlgate.champion import Champion
 from mlgate.gate import ChampionEvidence, Missing, compare, decide, lower_is_better
-from mlgate.params import GateParams
+from mlgate.params import GateParams, GateServingParams
 from mlgate.slices import parse_slices
 
 CHAMP = Champion(ref="churn-model#prod#1", commit="a" * 40, source="gto", version="v0.0.1")
@@ -16,6 +16,17 @@ RULES = GateParams(non_inferiority={"brier_loss": 0.01, "pr_auc": 0.02})
 VALID = {"passed": True}
 BEHAVIOURAL = {"passed": True, "tests": []}
 HOLDOUT = {"roc_auc": 0.86}
+SERVING = {
+    "parity_passed": True,
+    "parity_max_abs_diff": 0.0,
+    "parity": {"tolerance": 1e-9},
+    "n_5xx": 0,
+    "n_transport_errors": 0,
+    "bad_payloads_passed": True,
+    "bad_payloads": {"cases": [{"name": "missing_field", "passed": True}]},
+    "served_sha256_matches": True,
+    "latency_ms": {"single": {"p95": 12.0}, "batch": {"p95": 40.0}},
+}
 SLICES = {
     "slices": {
         "a": {"skipped": False, "roc_auc": 0.85},
@@ -68,6 +79,7 @@ def _decide(rules: GateParams = RULES, **overrides):
         "slices": SLICES,
         "behavioral": BEHAVIOURAL,
         "stale": [],
+        "serving": SERVING,
         "champion": None,
     }
     evidence.update(overrides)
@@ -214,3 +226,35 @@ def test_champion_metrics_missing_rejects():
         CHAMP, Missing("metrics/holdout.json: not committed"), good.comparison
     )
     assert _failed(_decide(champion=evidence)) == ["champion_metrics"]
+
+
+@pytest.mark.parametrize(
+    ("change", "failed"),
+    [
+        ({"parity_passed": False, "parity_max_abs_diff": 0.01}, "serving_parity"),
+        ({"n_5xx": 2}, "serving_no_5xx"),
+        ({"n_transport_errors": 1}, "serving_no_5xx"),
+        (
+            {
+                "bad_payloads_passed": False,
+                "bad_payloads": {"cases": [{"name": "unknown_category", "passed": False}]},
+            },
+            "serving_bad_payloads",
+        ),
+        ({"served_sha256_matches": False}, "serving_model_identity"),
+        (
+            {"latency_ms": {"single": {"p95": 250.0}, "batch": {"p95": 40.0}}},
+            "serving_latency[single]",
+        ),
+        ({"latency_ms": {"single": {"p95": 10.0}, "batch": {}}}, "serving_latency[batch]"),
+    ],
+)
+def test_each_serving_rule_can_reject(change, failed):
+    decision = _decide(serving={**SERVING, **change})
+    assert decision["failed"] == [failed]
+
+
+def test_serving_evidence_missing_rejects_unless_not_required():
+    assert _decide(serving=Missing("metrics/serving.json does not exist"))["failed"] == ["serving"]
+    rules = GateParams(serving=GateServingParams(required=False))
+    assert _decide(rules, serving=Missing("gone"))["promote"] is True

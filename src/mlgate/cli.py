@@ -43,6 +43,67 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0 if decision["promote"] else 1
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from mlgate.serving.cli_entry import serve
+
+    return serve(
+        args.model, host=args.host, port=args.port, workers=args.workers, params_path=args.params
+    )
+
+
+def cmd_shadow(args: argparse.Namespace) -> int:
+    from mlgate.serving.cli_entry import shadow
+
+    result = shadow(
+        args.requests,
+        champion=args.champion,
+        candidate=args.candidate,
+        out=args.out,
+        markdown=args.markdown,
+        mode=args.mode,
+        params_path=args.params,
+    )
+    out.print(
+        f"shadow: {result.get('n_requests', '?')} requests replayed -> {args.out}, {args.markdown}"
+    )
+    return 0
+
+
+CANARY_EXIT = {"completed": 0, "rolled_back": 1, "rollback_failed": 2}
+
+
+def cmd_canary(args: argparse.Namespace) -> int:
+    from mlgate.serving.cli_entry import canary
+
+    result = canary(
+        args.requests,
+        champion=args.champion,
+        candidate=args.candidate,
+        out=args.out,
+        markdown=args.markdown,
+        rollback=not args.no_rollback,
+        mode=args.mode,
+        params_path=args.params,
+    )
+    decision = str(result.get("decision"))
+    out.print(f"canary: {decision} -> {args.out}, {args.markdown}")
+    return CANARY_EXIT.get(decision, 2)
+
+
+def cmd_requests(args: argparse.Namespace) -> int:
+    from mlgate.serving.cli_entry import make_requests
+
+    path = make_requests(
+        args.out,
+        n_requests=args.n,
+        records_per_request=args.records,
+        seed=args.seed,
+        params_path=args.params,
+    )
+    out.print(f"wrote {args.n} requests to {path}")
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from rich.markdown import Markdown
 
@@ -293,6 +354,69 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-examples", type=int, default=5, help="failing values shown per check (%(default)s)"
     )
     p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser(
+        "serve",
+        help="run the prediction API (FastAPI + uvicorn)",
+        description="Serve a model behind POST /predict, GET /health and GET /version. MODEL is "
+        "a model directory (models), 'champion', or a git ref; the request schema comes from "
+        "the data contract. Loopback by default.",
+    )
+    p.add_argument("--model", default="models", help="models dir, 'champion' or a git ref")
+    p.add_argument("--host", default="127.0.0.1", help="bind address (%(default)s)")
+    p.add_argument("--port", type=int, default=8000, help="port (%(default)s)")
+    p.add_argument("--workers", type=int, default=1, help="uvicorn workers (%(default)s)")
+    p.add_argument("--params", default="params.yaml", help="params file (%(default)s)")
+    p.set_defaults(func=cmd_serve)
+
+    for name, helptext in (
+        ("shadow", "replay a request log to champion and candidate, compare their scores"),
+        ("canary", "simulate a staged rollout; roll the GTO stage back on a guard breach"),
+    ):
+        p = sub.add_parser(
+            name,
+            help=helptext,
+            description=helptext[0].upper()
+            + helptext[1:]
+            + ". Requests are JSON lines (see `mlgate requests`).",
+        )
+        p.add_argument("--requests", required=True, help="JSON-lines request log")
+        p.add_argument(
+            "--champion",
+            default="champion",
+            help="'champion' (GTO stage), a git ref or a models dir (%(default)s)",
+        )
+        p.add_argument("--candidate", default="models", help="candidate model (%(default)s)")
+        p.add_argument("--out", default=f"metrics/{name}.json", help="JSON (%(default)s)")
+        p.add_argument("--markdown", default=f"reports/{name}.md", help="Markdown (%(default)s)")
+        p.add_argument(
+            "--mode",
+            choices=("inprocess", "servers"),
+            default="inprocess",
+            help="score in this process or through two local servers (%(default)s)",
+        )
+        p.add_argument("--params", default="params.yaml", help="params file (%(default)s)")
+        if name == "canary":
+            p.add_argument(
+                "--no-rollback",
+                action="store_true",
+                help="record a breach without moving the GTO stage",
+            )
+            p.set_defaults(func=cmd_canary)
+        else:
+            p.set_defaults(func=cmd_shadow)
+
+    p = sub.add_parser(
+        "requests",
+        help="write a synthetic request log (JSON lines) for shadow/canary",
+        description="Write a JSON-lines request log drawn from the synthetic generator.",
+    )
+    p.add_argument("--out", required=True, help="file to write")
+    p.add_argument("-n", type=int, default=1000, help="number of requests (%(default)s)")
+    p.add_argument("--records", type=int, default=1, help="records per request (%(default)s)")
+    p.add_argument("--seed", type=int, help="generator seed (default: generate.seed + 1)")
+    p.add_argument("--params", default="params.yaml", help="params file (%(default)s)")
+    p.set_defaults(func=cmd_requests)
 
     p = sub.add_parser("contract", help="data contract tools", description="Data contract tools.")
     contract = p.add_subparsers(dest="contract_command", required=True, metavar="COMMAND")

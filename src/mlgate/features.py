@@ -283,10 +283,11 @@ class DaysSince(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         validate_data(self, X, skip_check_array=True, reset=False)
         out = np.empty((len(frame), frame.shape[1]), dtype=np.float64)
         for i, name in enumerate(_names_in(self, None)):
-            dates = _to_datetime(frame.iloc[:, i], name)
-            out[:, i] = ((self.reference_ - dates) / pd.Timedelta(days=1)).to_numpy(
-                dtype=np.float64, na_value=np.nan
-            )
+            dates = _to_datetime(frame.iloc[:, i], name).to_numpy(dtype="datetime64[s]")
+            # Whole seconds in numpy: nanosecond arithmetic overflows ~292 years from the
+            # reference, and the contract may accept such dates.
+            reference = np.datetime64(self.reference_.to_pydatetime(), "s")
+            out[:, i] = (reference - dates) / np.timedelta64(86_400, "s")
         return out
 
     def __sklearn_tags__(self) -> Any:

@@ -190,13 +190,27 @@ def _evidence_checks(
     return checks
 
 
+def _auc_value(value: Any) -> float | None:
+    """A ROC AUC read from a metrics file, or None unless it is a number in [0, 1].
+
+    ``true`` is an int to Python and NaN compares false; neither may pass a floor.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if 0.0 <= value <= 1.0 else None
+
+
 def _floor_checks(rules: GateParams, holdout: Any, slices: Any) -> list[Check]:
     checks = []
-    if isinstance(holdout, Missing) or not isinstance(holdout.get("roc_auc"), int | float):
-        reason = holdout.reason if isinstance(holdout, Missing) else "holdout roc_auc missing"
+    auc = None if isinstance(holdout, Missing) else _auc_value(holdout.get("roc_auc"))
+    if auc is None:
+        reason = (
+            holdout.reason
+            if isinstance(holdout, Missing)
+            else "metrics/holdout.json has no roc_auc in [0, 1]"
+        )
         checks.append(Check("holdout_auc_floor", False, reason, None, rules.min_auc))
     else:
-        auc = float(holdout["roc_auc"])
         checks.append(
             Check(
                 "holdout_auc_floor",
@@ -207,18 +221,21 @@ def _floor_checks(rules: GateParams, holdout: Any, slices: Any) -> list[Check]:
             )
         )
     if isinstance(slices, Missing) or not isinstance(slices.get("slices"), dict):
-        reason = slices.reason if isinstance(slices, Missing) else "slices.json has no 'slices'"
+        reason = (
+            slices.reason
+            if isinstance(slices, Missing)
+            else "metrics/slices.json has no 'slices' mapping"
+        )
         checks.append(Check("slice_auc_floor", False, reason, None, rules.min_slice_auc))
         return checks
     for name, entry in slices["slices"].items():
-        if entry.get("skipped"):
+        if isinstance(entry, dict) and entry.get("skipped") is True:
             continue
-        auc = entry.get("roc_auc")
-        if not isinstance(auc, int | float):
+        auc = _auc_value(entry.get("roc_auc")) if isinstance(entry, dict) else None
+        if auc is None:
+            reason = f"metrics/slices.json: slice '{name}' has no roc_auc in [0, 1]"
             checks.append(
-                Check(
-                    f"slice_auc_floor[{name}]", False, "roc_auc missing", None, rules.min_slice_auc
-                )
+                Check(f"slice_auc_floor[{name}]", False, reason, None, rules.min_slice_auc)
             )
             continue
         checks.append(
@@ -238,12 +255,12 @@ def _champion_checks(rules: GateParams, evidence: ChampionEvidence) -> list[Chec
     committed = evidence.committed_metrics
     if isinstance(committed, Missing):
         checks.append(Check("champion_metrics", False, committed.reason))
-    elif not isinstance(committed.get("roc_auc"), int | float):
+    elif (committed_auc := _auc_value(committed.get("roc_auc"))) is None:
         checks.append(
             Check(
                 "champion_metrics",
                 False,
-                "champion's committed metrics/holdout.json has no roc_auc",
+                "champion's committed metrics/holdout.json has no roc_auc in [0, 1]",
             )
         )
     else:
@@ -251,8 +268,8 @@ def _champion_checks(rules: GateParams, evidence: ChampionEvidence) -> list[Chec
             Check(
                 "champion_metrics",
                 True,
-                f"champion's committed holdout ROC AUC {committed['roc_auc']:.4f}",
-                float(committed["roc_auc"]),
+                f"champion's committed holdout ROC AUC {committed_auc:.4f}",
+                committed_auc,
             )
         )
     comparison = evidence.comparison
@@ -347,6 +364,72 @@ def _slice_regression_checks(
     return checks
 
 
+def _serving_checks(rules: GateParams, serving: Any) -> list[Check]:
+    """The candidate behind a real API: same scores, bad payloads refused, no 5xx, fast enough."""
+    cfg = rules.serving
+    if not cfg.required:
+        return []
+    if isinstance(serving, Missing) or not isinstance(serving, dict):
+        reason = serving.reason if isinstance(serving, Missing) else "serving evidence missing"
+        return [Check("serving", False, reason)]
+    checks = []
+    diff = serving.get("parity_max_abs_diff")
+    checks.append(
+        Check(
+            "serving_parity",
+            serving.get("parity_passed") is True,
+            f"API scores vs offline scores: max |diff| {diff}",
+            diff,
+            (serving.get("parity") or {}).get("tolerance"),
+        )
+    )
+    errors = serving.get("n_5xx"), serving.get("n_transport_errors")
+    clean = all(isinstance(v, int) and not isinstance(v, bool) and v == 0 for v in errors)
+    checks.append(
+        Check(
+            "serving_no_5xx",
+            clean,
+            f"{errors[0]} 5xx and {errors[1]} transport errors",
+            errors[0],
+            0,
+        )
+    )
+    cases = (serving.get("bad_payloads") or {}).get("cases") or []
+    refused_badly = [
+        c.get("name", "?") for c in cases if isinstance(c, dict) and c.get("passed") is False
+    ]
+    checks.append(
+        Check(
+            "serving_bad_payloads",
+            serving.get("bad_payloads_passed") is True,
+            "every bad payload got a clear 4xx"
+            if not refused_badly
+            else f"bad payloads not refused cleanly: {', '.join(refused_badly)}",
+        )
+    )
+    checks.append(
+        Check(
+            "serving_model_identity",
+            serving.get("served_sha256_matches") is True,
+            "the server loaded the candidate model (sha256 matches)",
+        )
+    )
+    latency = serving.get("latency_ms") or {}
+    for kind, bound in (("single", cfg.max_single_p95_ms), ("batch", cfg.max_batch_p95_ms)):
+        p95 = (latency.get(kind) or {}).get("p95")
+        ok = isinstance(p95, int | float) and not isinstance(p95, bool) and p95 <= bound
+        checks.append(
+            Check(
+                f"serving_latency[{kind}]",
+                ok,
+                f"{kind} p95 {p95} ms vs bound {bound} ms",
+                p95,
+                bound,
+            )
+        )
+    return checks
+
+
 def decide(
     rules: GateParams,
     *,
@@ -356,10 +439,12 @@ def decide(
     behavioral: Any,
     stale: list[str] | Missing,
     champion: ChampionEvidence | Missing | None,
+    serving: Any,
 ) -> dict[str, Any]:
     """Apply every rule; return the JSON-ready decision (``promote`` true only if all pass)."""
     checks = _evidence_checks(rules, validation, behavioral, stale)
     checks += _floor_checks(rules, holdout, slices)
+    checks += _serving_checks(rules, serving)
     comparison: dict[str, Any] | None = None
     champion_info: dict[str, Any] | None = None
     if champion is None:

@@ -139,6 +139,15 @@ class ChampionParams:
 
 
 @dataclass(frozen=True)
+class GateServingParams:
+    """Rules on metrics/serving.json: parity, no 5xx, bad payloads refused, latency bounds."""
+
+    required: bool = True
+    max_single_p95_ms: float = 100.0
+    max_batch_p95_ms: float = 500.0
+
+
+@dataclass(frozen=True)
 class GateParams:
     champion: ChampionParams = field(default_factory=ChampionParams)
     # With no champion: promote if every absolute rule passes, or always reject.
@@ -154,6 +163,36 @@ class GateParams:
     slice_alpha: float = 0.05
     require_validation: bool = True
     require_behavioral: bool = True
+    serving: GateServingParams = field(default_factory=GateServingParams)
+
+
+@dataclass(frozen=True)
+class CanaryParams:
+    # Share of traffic the candidate gets at each step; the last step must be 1.0 (all of it).
+    steps: tuple[float, ...] = (0.05, 0.25, 1.0)
+    requests_per_step: int = 200
+    max_error_rate: float = 0.01  # candidate 5xx/transport errors, or 4xx the champion accepts
+    max_p95_ms: float = 50.0  # candidate p95 latency within a step
+    max_score_shift: float = 0.05  # |mean candidate score - mean champion score|, same requests
+    seed: int = 0  # which requests go to the candidate
+
+
+@dataclass(frozen=True)
+class ServingParams:
+    host: str = "127.0.0.1"  # loopback only: the stage measures, it does not publish
+    workers: int = 1
+    max_records: int = 1000  # records per /predict request
+    startup_timeout_s: float = 120.0
+    request_timeout_s: float = 30.0
+    parity_rows: int = 500  # holdout rows compared with the offline scores (seeded sample)
+    parity_single: int = 50  # of those, sent one record per request; the rest in batches
+    batch_size: int = 100
+    tolerance: float = 1e-9  # |API score - offline score| allowed
+    latency_single: int = 200  # timed one-record requests
+    latency_batch: int = 20  # timed batch requests of batch_size records
+    warmup: int = 10  # untimed requests before each latency series
+    seed: int = 0
+    canary: CanaryParams = field(default_factory=CanaryParams)
 
 
 @dataclass(frozen=True)
@@ -168,6 +207,7 @@ class Params:
     behavioral: BehavioralParams = field(default_factory=BehavioralParams)
     drift: DriftParams = field(default_factory=DriftParams)
     gate: GateParams = field(default_factory=GateParams)
+    serving: ServingParams = field(default_factory=ServingParams)
 
 
 def _is_iso_date(text: str) -> bool:
@@ -208,6 +248,32 @@ _RANGES: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
     "gate.confidence": (lambda v: 0.5 <= v < 1.0, "a number in [0.5, 1)"),
     "gate.slice_margin": (lambda v: 0.0 <= v <= 1.0, "a number in [0, 1]"),
     "gate.slice_alpha": (lambda v: 0.0 < v < 1.0, "a number in (0, 1)"),
+    "gate.serving.max_single_p95_ms": (lambda v: v > 0, "a number > 0"),
+    "gate.serving.max_batch_p95_ms": (lambda v: v > 0, "a number > 0"),
+    "serving.workers": (lambda v: 1 <= v <= 16, "an integer in [1, 16]"),
+    "serving.max_records": (lambda v: v >= 1, "an integer >= 1"),
+    "serving.startup_timeout_s": (lambda v: v > 0, "a number > 0"),
+    "serving.request_timeout_s": (lambda v: v > 0, "a number > 0"),
+    "serving.parity_rows": (lambda v: v >= 1, "an integer >= 1"),
+    "serving.parity_single": (lambda v: v >= 0, "an integer >= 0"),
+    "serving.batch_size": (lambda v: v >= 1, "an integer >= 1"),
+    "serving.tolerance": (lambda v: v >= 0, "a number >= 0"),
+    "serving.latency_single": (lambda v: v >= 1, "an integer >= 1"),
+    "serving.latency_batch": (lambda v: v >= 1, "an integer >= 1"),
+    "serving.warmup": (lambda v: v >= 0, "an integer >= 0"),
+    "serving.canary.steps": (
+        lambda v: (
+            len(v) >= 1
+            and all(0.0 < s <= 1.0 for s in v)
+            and v[-1] == 1.0
+            and all(a < b for a, b in zip(v, v[1:], strict=False))
+        ),
+        "increasing shares in (0, 1] ending with 1.0",
+    ),
+    "serving.canary.requests_per_step": (lambda v: v >= 1, "an integer >= 1"),
+    "serving.canary.max_error_rate": (lambda v: 0.0 <= v <= 1.0, "a number in [0, 1]"),
+    "serving.canary.max_p95_ms": (lambda v: v > 0, "a number > 0"),
+    "serving.canary.max_score_shift": (lambda v: 0.0 <= v <= 1.0, "a number in [0, 1]"),
 }
 
 # --------------------------------------------------------------------------- loading
@@ -315,6 +381,11 @@ def _check_ranges(params: Params) -> None:
             value = getattr(value, part)
         if not ok(value):
             raise ParamsError(f"{key}: expected {expected}, got {_show(value)}")
+    if params.serving.batch_size > params.serving.max_records:
+        raise ParamsError(
+            f"serving.batch_size: expected at most serving.max_records "
+            f"({params.serving.max_records}), got {params.serving.batch_size}"
+        )
 
 
 def _join(where: str, key: Any) -> str:

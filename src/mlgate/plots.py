@@ -95,7 +95,7 @@ def slices_png(
     height = 1.2 + 0.4 * max(1, len(evaluated)) + 0.25 * len(skipped)
     fig, ax = plt.subplots(figsize=(6.5, height))
     ys = np.arange(len(evaluated))[::-1]
-    for y, (name, m) in zip(ys, evaluated, strict=True):
+    for y, (_, m) in zip(ys, evaluated, strict=True):
         ax.errorbar(
             m["roc_auc"],
             y,

@@ -41,7 +41,15 @@ IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", ".mypy_ca
 
 # Small enough to run in seconds, large enough for the contract (min_rows 1,000) and for both
 # classes to appear in each split.
-SMALL_PARAMS: dict[str, Any] = {"generate.n_rows": 4_000}
+SMALL_PARAMS: dict[str, Any] = {
+    "generate.n_rows": 4_000,
+    # The serving stage starts a real server; a few requests prove parity and measure latency.
+    "serving.parity_rows": 100,
+    "serving.parity_single": 10,
+    "serving.latency_single": 30,
+    "serving.latency_batch": 5,
+    "serving.warmup": 3,
+}
 TIMEOUT = 300  # seconds for one dvc command; a hang must fail the test, not the CI job
 
 

@@ -17,19 +17,19 @@ from mlgate.serving.client import InProcessBackend
 from mlgate.serving.loading import load_service
 from mlgate.serving.service import ScoringService
 
-from .conftest import CONTRACT, git, api_client
+from .conftest import CONTRACT, api_client, git
 
-TestClient = Any
+Client = Any
 
 
 @pytest.fixture(scope="module")
-def client(service: ScoringService) -> TestClient:
+def client(service: ScoringService) -> Client:
     return api_client(create_app(service, max_body_bytes=200_000))
 
 
-def test_single_and_batch_scores_equal_offline(client: TestClient,
-                                               records: list[dict[str, Any]],
-                                               offline: np.ndarray) -> None:
+def test_single_and_batch_scores_equal_offline(
+    client: Client, records: list[dict[str, Any]], offline: np.ndarray
+) -> None:
     one = client.post("/predict", json=records[0])
     assert one.status_code == 200
     assert one.json()["probabilities"] == [pytest.approx(offline[0], abs=1e-12)]
@@ -39,38 +39,39 @@ def test_single_and_batch_scores_equal_offline(client: TestClient,
     assert np.max(np.abs(got - offline[:200])) <= 1e-9
 
 
-def test_parity_check_over_many_rows(service: ScoringService, records: list[dict[str, Any]],
-                                     offline: np.ndarray) -> None:
-    result = check_parity(InProcessBackend(service), records[:300], offline[:300],
-                          n_single=20, batch_size=64)
+def test_parity_check_over_many_rows(
+    service: ScoringService, records: list[dict[str, Any]], offline: np.ndarray
+) -> None:
+    result = check_parity(
+        InProcessBackend(service), records[:300], offline[:300], n_single=20, batch_size=64
+    )
     assert result["passed"] and result["n_scored"] == 300
     assert result["max_abs_diff"] <= 1e-9
     assert (result["n_single_requests"], result["n_batch_requests"]) == (20, 5)
 
 
-def test_parity_check_fails_on_a_different_model(shifted: Any, service: ScoringService,
-                                                 records: list[dict[str, Any]],
-                                                 offline: np.ndarray) -> None:
+def test_parity_check_fails_on_a_different_model(
+    shifted: Any, service: ScoringService, records: list[dict[str, Any]], offline: np.ndarray
+) -> None:
     other = shifted(service, 1.0, 1e-6)
-    result = check_parity(InProcessBackend(other), records[:30], offline[:30],
-                          n_single=5, batch_size=10)
+    result = check_parity(
+        InProcessBackend(other), records[:30], offline[:30], n_single=5, batch_size=10
+    )
     assert not result["passed"]
     assert result["max_abs_diff"] == pytest.approx(1e-6, rel=1e-3)
 
 
-def test_parity_check_fails_when_requests_fail(service: ScoringService,
-                                               records: list[dict[str, Any]],
-                                               offline: np.ndarray) -> None:
+def test_parity_check_fails_when_requests_fail(
+    service: ScoringService, records: list[dict[str, Any]], offline: np.ndarray
+) -> None:
     rows = [*records[:3], {**records[3], "tenure_months": -5}]
-    result = check_parity(InProcessBackend(service), rows, offline[:4], n_single=4,
-                          batch_size=2)
+    result = check_parity(InProcessBackend(service), rows, offline[:4], n_single=4, batch_size=2)
     assert not result["passed"]
     assert result["n_failed_requests"] == 1 and "422" in result["first_failure"]
     assert result["n_scored"] == 3
 
 
-def test_health_and_version(client: TestClient, service: ScoringService,
-                            model_dir: Path) -> None:
+def test_health_and_version(client: Client, service: ScoringService, model_dir: Path) -> None:
     health = client.get("/health").json()
     assert health["status"] == "ok" and health["model_version"] == service.identity.version
     version = client.get("/version").json()
@@ -83,7 +84,7 @@ def test_health_and_version(client: TestClient, service: ScoringService,
     assert version["unchecked_contract_rules"] == ["customer_id: unique_values"]
 
 
-def test_openapi_documents_the_contract(client: TestClient) -> None:
+def test_openapi_documents_the_contract(client: Client) -> None:
     spec = client.get("/openapi.json").json()
     body = spec["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]
     record = body["schema"]["anyOf"][0]
@@ -91,8 +92,9 @@ def test_openapi_documents_the_contract(client: TestClient) -> None:
     assert record["additionalProperties"] is False
 
 
-def test_bad_payload_gets_422_naming_the_field(client: TestClient,
-                                               records: list[dict[str, Any]]) -> None:
+def test_bad_payload_gets_422_naming_the_field(
+    client: Client, records: list[dict[str, Any]]
+) -> None:
     response = client.post("/predict", json={**records[0], "contract_type": "weekly"})
     assert response.status_code == 422
     (error,) = response.json()["detail"]
@@ -102,15 +104,15 @@ def test_bad_payload_gets_422_naming_the_field(client: TestClient,
     assert "tenure_months" in {e["field"] for e in response.json()["detail"]}
 
 
-def test_oversized_body_is_413(client: TestClient) -> None:
+def test_oversized_body_is_413(client: Client) -> None:
     response = client.post("/predict", content=b"[" + b" " * 300_000 + b"]")
     assert response.status_code == 413
     assert response.json()["detail"][0]["field"] == "body"
 
 
-def test_a_scoring_failure_is_a_500_not_a_crash(service: ScoringService,
-                                                records: list[dict[str, Any]],
-                                                caplog: pytest.LogCaptureFixture) -> None:
+def test_a_scoring_failure_is_a_500_not_a_crash(
+    service: ScoringService, records: list[dict[str, Any]], caplog: pytest.LogCaptureFixture
+) -> None:
     class Broken:
         classes_ = np.array([0, 1])
 
@@ -139,8 +141,9 @@ def test_loading_refuses_a_tampered_model(tmp_path: Path, model_dir: Path) -> No
         load_service("no-such-ref", root=tmp_path, contract=str(CONTRACT))
 
 
-def test_loading_from_a_registered_git_ref(tmp_path: Path, model_dir: Path,
-                                           service: ScoringService) -> None:
+def test_loading_from_a_registered_git_ref(
+    tmp_path: Path, model_dir: Path, service: ScoringService
+) -> None:
     import gto.api
 
     repo = tmp_path / "repo"

@@ -1,0 +1,123 @@
+"""FastAPI app: ``POST /predict``, ``GET /health``, ``GET /version``.
+
+The body of ``/predict`` is read as raw bytes and validated by the contract-derived schema
+(:mod:`mlgate.serving.schema`) rather than by a FastAPI body parameter, because a body that is
+"one record or a list of records" would otherwise produce pydantic union errors (one per
+branch) instead of one error per bad field. The OpenAPI document still shows the schema.
+
+Scoring runs inline in the event loop: it is CPU-bound and holds the GIL for most of its
+time, so a thread pool would add a hop without adding parallelism; throughput comes from
+uvicorn workers (processes). Request bodies are capped at ``max_body_bytes`` (413).
+
+Run with ``uvicorn --factory mlgate.serving.app:app_from_env`` (what the serving stage and
+``mlgate serve --workers N`` do); the model is loaded once per worker, at startup.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+
+from mlgate.serving.service import Reply, ScoringService
+
+__all__ = ["ENV_PREFIX", "app_from_env", "create_app"]
+
+ENV_PREFIX = "MLGATE_SERVE_"
+DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
+
+
+def _json(reply: Reply) -> Response:
+    # allow_nan=False: a NaN would make the body invalid JSON; predict_body never returns one.
+    body = json.dumps(reply.content, allow_nan=False, separators=(",", ":"))
+    return Response(body, status_code=reply.status, media_type="application/json")
+
+
+def create_app(
+    service: ScoringService, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+) -> FastAPI:
+    """The API for one loaded model."""
+    app = FastAPI(
+        title="mlgate scoring API",
+        version=service.identity.version,
+        description="Churn probabilities from the model gated by mlgate. Request fields, "
+        "types and allowed values come from the data contract.",
+    )
+    app.state.service = service
+
+    @app.post(
+        "/predict",
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": service.schema.json_schema()}},
+            }
+        },
+        responses={
+            422: {
+                "description": "The contract rejects the body; each error names "
+                "its field and what was expected"
+            }
+        },
+    )
+    async def predict(request: Request) -> Response:
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > max_body_bytes:
+            return _too_large(max_body_bytes)
+        body = await request.body()
+        if len(body) > max_body_bytes:
+            return _too_large(max_body_bytes)
+        return _json(service.predict_body(body))
+
+    @app.get("/health")
+    async def health() -> dict[str, Any]:
+        return service.health()
+
+    @app.get("/version")
+    async def version() -> dict[str, Any]:
+        return service.version()
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse({"detail": f"internal error: {type(exc).__name__}"}, status_code=500)
+
+    return app
+
+
+def _too_large(limit: int) -> Response:
+    detail = [
+        {
+            "field": "body",
+            "row": None,
+            "loc": ["body"],
+            "type": "too_large",
+            "msg": "request body too large",
+            "expected": f"at most {limit} bytes",
+        }
+    ]
+    return Response(json.dumps({"detail": detail}), status_code=413, media_type="application/json")
+
+
+def app_from_env() -> FastAPI:
+    """uvicorn factory: load the model named by ``MLGATE_SERVE_*`` environment variables.
+
+    MODEL (path or git ref, required), ROOT (repository, default "."), CONTRACT (default
+    contracts/churn.yaml), MAX_RECORDS (default 1000), THREADS (OpenMP threads per
+    prediction, default 1; see ScoringService.threads).
+    """
+    from mlgate.serving.loading import load_service
+
+    env = {k[len(ENV_PREFIX) :]: v for k, v in os.environ.items() if k.startswith(ENV_PREFIX)}
+    if "MODEL" not in env:
+        raise RuntimeError(f"{ENV_PREFIX}MODEL is not set; expected a model path or git ref")
+    service = load_service(
+        env["MODEL"],
+        root=env.get("ROOT", "."),
+        contract=env.get("CONTRACT", "contracts/churn.yaml"),
+        max_records=int(env.get("MAX_RECORDS", "1000")),
+        threads=int(env.get("THREADS", "1")),
+    )
+    return create_app(service)

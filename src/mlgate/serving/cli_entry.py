@@ -1,0 +1,323 @@
+"""One function per CLI command (`mlgate serve`, `shadow`, `canary`, `requests`).
+
+Each reads params.yaml for its defaults (contract path, champion lookup, decision threshold,
+canary steps and guards), does the file I/O, and calls the library; the CLI only parses
+arguments and calls one of these. Arguments left as None take their value from params.yaml.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from mlgate import log
+from mlgate.errors import DataError, ParamsError
+from mlgate.io import write_json, write_text
+from mlgate.params import DriftKnobs, Params, build
+from mlgate.serving.canary import CanaryGuards, canary_markdown, registry_rollback, run_canary
+from mlgate.serving.client import Backend, HttpBackend, InProcessBackend
+from mlgate.serving.config import ServingParams, load_with_serving
+from mlgate.serving.loading import load_service
+from mlgate.serving.server import running_server
+from mlgate.serving.service import ScoringService
+from mlgate.serving.shadow import (
+    ShadowRouter,
+    parse_request_log,
+    replay,
+    shadow_markdown,
+    summarise_shadow,
+    synthetic_request_log,
+)
+
+__all__ = ["canary", "make_requests", "serve", "shadow"]
+
+
+def _params(params_path: str | Path) -> tuple[Params, ServingParams]:
+    return load_with_serving(params_path)
+
+
+def serve(
+    model: str = "models",
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: int = 1,
+    root: str | Path = ".",
+    params_path: str | Path = "params.yaml",
+) -> int:
+    """`mlgate serve`: run the API in the foreground until interrupted (Ctrl-C)."""
+    import uvicorn
+
+    from mlgate.serving.app import ENV_PREFIX, create_app
+
+    params, cfg = _params(params_path)
+    contract = params.contract.path
+    if workers > 1:
+        # Each worker process loads the model itself, from these variables.
+        target = _concrete_ref(model, root, params)
+        os.environ.update(
+            {
+                f"{ENV_PREFIX}MODEL": target,
+                f"{ENV_PREFIX}ROOT": str(root),
+                f"{ENV_PREFIX}CONTRACT": contract,
+                f"{ENV_PREFIX}MAX_RECORDS": str(cfg.max_records),
+            }
+        )
+        uvicorn.run(
+            "mlgate.serving.app:app_from_env", factory=True, host=host, port=port, workers=workers
+        )
+        return 0
+    service = load_service(
+        model,
+        root=root,
+        contract=contract,
+        champion=params.gate.champion,
+        max_records=cfg.max_records,
+    )
+    log.info(
+        f"serve: model {service.identity.version} (sha256 {service.identity.sha256[:12]}) "
+        f"on http://{host}:{port}"
+    )
+    uvicorn.run(create_app(service), host=host, port=port)
+    return 0
+
+
+def _concrete_ref(model: str, root: str | Path, params: Params) -> str:
+    """'champion' -> the commit it resolves to now, so every worker serves the same model."""
+    if model != "champion":
+        return model
+    from mlgate.champion import resolve_champion
+
+    found = resolve_champion(root, params.gate.champion)
+    if found is None:
+        raise ParamsError("no champion to serve (gate.champion resolves to nothing)")
+    return found.commit
+
+
+@contextlib.contextmanager
+def _backends(
+    champion: str,
+    candidate: str,
+    *,
+    mode: str,
+    root: str | Path,
+    params: Params,
+    cfg: ServingParams,
+) -> Iterator[tuple[Backend, Backend, ScoringService, ScoringService]]:
+    """Both models as backends: in-process services, or two local uvicorn servers."""
+    if mode not in ("inprocess", "servers"):
+        raise ParamsError(f"mode: expected 'inprocess' or 'servers', got {mode!r}")
+    contract = params.contract.path
+    services = [
+        load_service(
+            m,
+            root=root,
+            contract=contract,
+            champion=params.gate.champion,
+            max_records=cfg.max_records,
+        )
+        for m in (champion, candidate)
+    ]
+    if mode == "inprocess":
+        yield (
+            InProcessBackend(services[0], "champion"),
+            InProcessBackend(services[1], "candidate"),
+            services[0],
+            services[1],
+        )
+        return
+    refs = [_concrete_ref(m, root, params) for m in (champion, candidate)]
+    with contextlib.ExitStack() as stack:
+        backends: list[Backend] = []
+        for name, ref in zip(("champion", "candidate"), refs, strict=True):
+            server = stack.enter_context(
+                running_server(
+                    ref,
+                    root=root,
+                    contract=contract,
+                    host=cfg.host,
+                    max_records=cfg.max_records,
+                    startup_timeout=cfg.startup_timeout_s,
+                )
+            )
+            backends.append(
+                stack.enter_context(
+                    HttpBackend(server.base_url, timeout=cfg.request_timeout_s, name=name)
+                )
+            )
+        yield backends[0], backends[1], services[0], services[1]
+
+
+def _read_log(requests: str | Path) -> list[bytes]:
+    path = Path(requests)
+    if not path.is_file():
+        raise DataError(
+            f"request log {path} does not exist; expected JSON lines "
+            "(write one with `mlgate requests`)"
+        )
+    with open(path, encoding="utf-8") as fh:
+        return parse_request_log(fh, source=str(path))
+
+
+def shadow(
+    requests: str | Path,
+    *,
+    champion: str = "champion",
+    candidate: str = "models",
+    out: str | Path = "metrics/shadow.json",
+    markdown: str | Path = "reports/shadow.md",
+    threshold: float | None = None,
+    mode: str = "inprocess",
+    root: str | Path = ".",
+    params_path: str | Path = "params.yaml",
+) -> dict[str, Any]:
+    """`mlgate shadow`: replay a request log to both models; the callers get the champion's."""
+    params, cfg = _params(params_path)
+    bodies = _read_log(requests)
+    cut = params.evaluate.threshold if threshold is None else threshold
+    with _backends(champion, candidate, mode=mode, root=root, params=params, cfg=cfg) as (
+        champ,
+        cand,
+        champ_service,
+        cand_service,
+    ):
+        router = ShadowRouter(champ, cand)
+        replay(bodies, router)
+        summary = summarise_shadow(router.observations, threshold=cut)
+    result = {
+        "champion": champ_service.identity.to_dict(),
+        "candidate": cand_service.identity.to_dict(),
+        "mode": mode,
+        "requests": str(requests),
+        **summary,
+    }
+    write_json(out, result)
+    write_text(
+        markdown,
+        shadow_markdown(
+            summary,
+            champion=champ_service.identity.version,
+            candidate=cand_service.identity.version,
+        ),
+    )
+    rate = summary["disagreement_rate"]
+    log.info(
+        f"shadow: {summary['n_records_compared']} records compared; decisions differ on "
+        f"{'n/a' if rate is None else f'{rate:.2%}'}; wrote {out} and {markdown}"
+    )
+    return result
+
+
+def canary(
+    requests: str | Path,
+    *,
+    champion: str = "champion",
+    candidate: str = "models",
+    out: str | Path = "metrics/canary.json",
+    markdown: str | Path = "reports/canary.md",
+    steps: Sequence[float] | None = None,
+    requests_per_step: int | None = None,
+    rollback: bool = True,
+    mode: str = "inprocess",
+    root: str | Path = ".",
+    params_path: str | Path = "params.yaml",
+) -> dict[str, Any]:
+    """`mlgate canary`: simulate a rollout under guards; on a breach, roll the GTO stage back.
+
+    The rollback target is the champion's GTO version (when the champion is a registered
+    version); with ``rollback=False`` or an unregistered champion only routing is reverted.
+    """
+    params, cfg = _params(params_path)
+    c = cfg.canary
+    bodies = _read_log(requests)
+    guards = CanaryGuards(c.max_error_rate, c.max_p95_ms, c.max_score_shift)
+    with _backends(champion, candidate, mode=mode, root=root, params=params, cfg=cfg) as (
+        champ,
+        cand,
+        champ_service,
+        cand_service,
+    ):
+        target = champ_service.identity.registry_version
+        action = None
+        if rollback and target:
+            action = functools.partial(
+                registry_rollback,
+                root,
+                artifact=params.gate.champion.artifact,
+                stage=params.gate.champion.stage,
+                to_version=target,
+            )
+        result = run_canary(
+            bodies,
+            champ,
+            cand,
+            steps=steps or c.steps,
+            requests_per_step=requests_per_step or c.requests_per_step,
+            guards=guards,
+            threshold=params.evaluate.threshold,
+            seed=c.seed,
+            rollback=action,
+        )
+    if result["rollback"] is not None and action is None:
+        result["rollback"]["registry"] = (
+            "rollback disabled"
+            if not rollback
+            else f"champion {champion!r} has no GTO version; only traffic was returned to it"
+        )
+    result = {
+        "champion": champ_service.identity.to_dict(),
+        "candidate": cand_service.identity.to_dict(),
+        "mode": mode,
+        "requests": str(requests),
+        **result,
+    }
+    write_json(out, result)
+    write_text(
+        markdown,
+        canary_markdown(
+            result,
+            champion=champ_service.identity.version,
+            candidate=cand_service.identity.version,
+        ),
+    )
+    log.info(
+        f"canary: {result['decision']} (final share {result['final_share']:.0%}); "
+        f"wrote {out} and {markdown}"
+    )
+    return result
+
+
+def make_requests(
+    out: str | Path,
+    *,
+    n_requests: int = 1000,
+    records_per_request: int = 1,
+    seed: int | None = None,
+    drift: dict[str, Any] | None = None,
+    params_path: str | Path = "params.yaml",
+) -> Path:
+    """`mlgate requests`: write a JSON-lines request log from the synthetic generator.
+
+    ``drift`` has the shape of params.yaml's ``generate.drift`` (e.g.
+    ``{"numeric": {"tenure_months": {"shift": -6}}}``) and replaces it for this log.
+    """
+    params, _ = _params(params_path)
+    gen = params.generate
+    if seed is not None:
+        gen = replace(gen, seed=seed)
+    if drift is not None:
+        gen = replace(gen, drift=build(DriftKnobs, drift, "drift"))
+    lines = synthetic_request_log(
+        gen,
+        n_requests=n_requests,
+        records_per_request=records_per_request,
+        drop=(params.data.target,),
+    )
+    write_text(out, "\n".join(lines) + "\n")
+    log.info(f"requests: wrote {n_requests} requests to {out}")
+    return Path(out)
