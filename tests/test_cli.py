@@ -25,6 +25,10 @@ COMMANDS = [
     ["validate"],
     ["contract"],
     ["contract", "infer"],
+    ["serve"],
+    ["shadow"],
+    ["canary"],
+    ["requests"],
 ]
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "t",
@@ -90,7 +94,19 @@ def test_every_command_has_help(command: list[str], capsys: pytest.CaptureFixtur
 
 def test_parser_lists_every_command() -> None:
     help_text = build_parser().format_help()
-    for command in ("check", "report", "promote", "rollback", "status", "validate", "contract"):
+    for command in (
+        "check",
+        "report",
+        "promote",
+        "rollback",
+        "status",
+        "validate",
+        "contract",
+        "serve",
+        "shadow",
+        "canary",
+        "requests",
+    ):
         assert command in help_text
 
 
