@@ -25,7 +25,8 @@ PLOT_DIR = "plots"
 def main() -> None:
     params = load_params()
     cfg = params.evaluate
-    slices = parse_slices(cfg.slices, where="evaluate.slices")
+    # The prefix reaches parse errors and, through each predicate, errors against the data.
+    slices = parse_slices(cfg.slices, where="params.yaml: evaluate.slices")
     pipeline, meta = load_model(IN_MODEL, IN_META)
     holdout = pd.read_parquet(IN_HOLDOUT)
     y = holdout[params.data.target].to_numpy()

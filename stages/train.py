@@ -1,4 +1,4 @@
-"""Stage `train`: fit the configured scikit-learn Pipeline and save it with its integrity record."""
+"""Stage `train`: fit the configured scikit-learn Pipeline; save it with its integrity record."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import time
 import pandas as pd
 
 from mlgate import log
-from mlgate.errors import DataError
+from mlgate.errors import DataError, ParamsError
 from mlgate.features import FeatureSpec
 from mlgate.io import write_json
 from mlgate.model import build_pipeline, hash_frame, save_model
@@ -34,9 +34,12 @@ def main() -> None:
         )
     cfg = params.train
     hyperparams = cfg.hyperparams.get(cfg.estimator, {})
-    pipeline = build_pipeline(
-        spec, estimator=cfg.estimator, hyperparams=hyperparams, seed=cfg.seed
-    )
+    try:
+        pipeline = build_pipeline(
+            spec, estimator=cfg.estimator, hyperparams=hyperparams, seed=cfg.seed
+        )
+    except ParamsError as exc:  # the library names the key; say which file holds it
+        raise ParamsError(f"params.yaml: {exc}") from None
     n_available = len(train)
     sampled = n_available > cfg.max_train_rows
     if sampled:

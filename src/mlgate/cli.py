@@ -16,6 +16,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from mlgate import log
 from mlgate.errors import MlgateError
@@ -38,7 +39,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     if failed:
         table = Table("failed check", "reason", title="failed checks", title_justify="left")
         for check in failed:
-            table.add_row(str(check.get("name")), str(check.get("reason", "")))
+            # Text, not markup: check names like slice_auc_floor[smb] look like rich tags.
+            table.add_row(Text(str(check.get("name"))), Text(str(check.get("reason", ""))))
         out.print(table)
     return 0 if decision["promote"] else 1
 

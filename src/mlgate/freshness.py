@@ -30,21 +30,28 @@ def stale_paths(lock_path: str | Path, stages: Iterable[str], root: str | Path =
     lock_path, root = Path(lock_path), Path(root)
     try:
         lock = yaml.safe_load(lock_path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise ArtifactError(f"{lock_path} cannot be read: {exc}") from exc
-    locked = lock.get("stages") or {}
+    locked = (lock.get("stages") or {}) if isinstance(lock, dict) else None
+    if not isinstance(locked, dict):
+        raise ArtifactError(f"{lock_path} is not a DVC lock file: no 'stages' mapping")
     stale: list[str] = []
     for stage in stages:
         entry = locked.get(stage)
         if entry is None:
             stale.append(f"{stage} (stage not in {lock_path})")
             continue
-        for item in [*(entry.get("deps") or []), *(entry.get("outs") or [])]:
-            path, md5 = root / item["path"], str(item.get("md5", ""))
+        try:
+            items = [*(entry.get("deps") or []), *(entry.get("outs") or [])]
+            files = [(str(item["path"]), str(item.get("md5", ""))) for item in items]
+        except (AttributeError, KeyError, TypeError) as exc:  # hand-edited or foreign lock
+            raise ArtifactError(f"{lock_path}: entry of stage '{stage}' is malformed") from exc
+        for rel, md5 in files:
             if md5.endswith(".dir"):
                 continue
+            path = root / rel
             if not path.is_file():
-                stale.append(f"{item['path']} (missing)")
+                stale.append(f"{rel} (missing)")
             elif _md5(path) != md5:
-                stale.append(item["path"])
+                stale.append(rel)
     return sorted(set(stale))

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
-console = Console(stderr=True, highlight=False, soft_wrap=True)
+# markup=False: messages carry user data (column values, check names like
+# ``slice_auc_floor[smb]``) that rich would otherwise eat as style tags or crash on ("[/x]").
+console = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
 
 def info(message: str) -> None:
@@ -16,7 +19,7 @@ def info(message: str) -> None:
 
 
 def error(message: str) -> None:
-    console.print(f"[bold red]error:[/] {message}", markup=True)
+    console.print(Text.assemble(("error:", "bold red"), " ", message))
 
 
 def progress() -> Progress:
