@@ -102,7 +102,7 @@ def compare(
 ) -> Comparison:
     """Paired DeLong test overall and per slice, plus every metric of both on the same rows."""
     y = np.asarray(y_true).astype(bool)
-    options = {
+    options: dict[str, Any] = {
         "threshold": threshold,
         "confidence": confidence,
         "calibration_bins": calibration_bins,
