@@ -18,15 +18,28 @@ from typing import Any
 
 from mlgate.errors import ArtifactError, DataError
 
+# Read once at import (os.umask can only be read by setting it, which is not thread-safe).
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
 
 @contextlib.contextmanager
 def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path beside ``target``; on success it replaces ``target`` atomically."""
+    """Yield a temporary path beside ``target``; on success it replaces ``target`` atomically.
+
+    The temporary file is ``.<name>.<pid>.<random>.tmp``. A writer killed with SIGKILL cannot
+    remove its own; the next write of the same target removes those whose process is gone.
+    """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    _remove_stale_temps(target)
+    fd, tmp_name = tempfile.mkstemp(
+        prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp", dir=target.parent
+    )
     os.close(fd)
     tmp = Path(tmp_name)
+    # mkstemp creates 0600; give the output the mode a plain open() would (0666 minus umask).
+    os.chmod(tmp, 0o666 & ~_UMASK)
     try:
         yield tmp
         with open(tmp, "rb+") as fh:
@@ -35,6 +48,34 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
         _fsync_dir(target.parent)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _remove_stale_temps(target: Path) -> None:
+    """Delete temporary files of ``target`` left by writers that no longer run.
+
+    Only names with a pid are considered, and only when that pid is not running: a live
+    writer's file is never touched (a reused pid merely leaves a stale file for later).
+    """
+    prefix, suffix = f".{target.name}.", ".tmp"
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(target.parent):
+            name = entry.name
+            if not (name.startswith(prefix) and name.endswith(suffix)):
+                continue
+            pid, _, rest = name[len(prefix) : -len(suffix)].partition(".")
+            if pid.isdigit() and rest and "." not in rest and not _pid_running(int(pid)):
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+
+
+def _pid_running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. PermissionError: the pid exists and belongs to someone else
+        return True
+    return True
 
 
 def _fsync_dir(directory: Path) -> None:

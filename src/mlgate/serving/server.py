@@ -13,6 +13,7 @@ between, so a start that fails with "address already in use" is retried on a new
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import ipaddress
 import os
 import shutil
@@ -22,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,6 +67,24 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(family, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
+
+
+def _die_with_parent(parent: int) -> Callable[[], None] | None:
+    """A preexec hook asking Linux to SIGTERM the server when the stage process dies.
+
+    A stage killed with SIGKILL runs no clean-up, and the server lives in its own session;
+    without this it would keep its port and memory until the machine restarts.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+
+    def hook() -> None:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return hook
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
@@ -166,6 +185,7 @@ def running_server(
                     stdout=log,
                     stderr=subprocess.STDOUT,
                     start_new_session=True,
+                    preexec_fn=_die_with_parent(os.getpid()),
                 )
             exited = False
             try:
