@@ -6,6 +6,7 @@ import dataclasses
 import time
 
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from mlgate import log
 from mlgate.errors import DataError, ParamsError
@@ -46,7 +47,10 @@ def main() -> None:
         # A seeded sample, sorted back into file order so the fit sees rows as stored.
         train = train.sample(n=cfg.max_train_rows, random_state=cfg.seed).sort_index()
     start = time.perf_counter()
-    pipeline.fit(train[list(spec.columns)], train[target].to_numpy())
+    # One thread: a BLAS/OpenMP reduction split across threads can change the fitted
+    # coefficients in the last bits, and with them the model's sha256, from machine to machine.
+    with threadpool_limits(limits=1):
+        pipeline.fit(train[list(spec.columns)], train[target].to_numpy())
     seconds = time.perf_counter() - start
     summary = {
         "estimator": cfg.estimator,
