@@ -44,9 +44,13 @@ def run_measured(cmd: list[str], **kwargs) -> tuple[float, float, subprocess.Com
     import time
 
     start = time.perf_counter()
-    proc = subprocess.run(
-        ["/usr/bin/time", "-f", "%M", *cmd], capture_output=True, text=True, **kwargs
-    ) if Path("/usr/bin/time").exists() else subprocess.run(cmd, capture_output=True, text=True, **kwargs)
+    proc = (
+        subprocess.run(
+            ["/usr/bin/time", "-f", "%M", *cmd], capture_output=True, text=True, **kwargs
+        )
+        if Path("/usr/bin/time").exists()
+        else subprocess.run(cmd, capture_output=True, text=True, **kwargs)
+    )
     wall = time.perf_counter() - start
     peak = float("nan")
     lines = proc.stderr.strip().splitlines()
@@ -59,7 +63,13 @@ def record(name: str, body: str) -> None:
     """Replace this script's section of results.md with ``body`` and echo it."""
     block = f"<!-- BEGIN {name} -->\n{body.rstrip()}\n<!-- END {name} -->"
     text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
-    pattern = re.compile(rf"<!-- BEGIN {re.escape(name)} -->.*?<!-- END {re.escape(name)} -->", re.S)
-    text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
+    pattern = re.compile(
+        rf"<!-- BEGIN {re.escape(name)} -->.*?<!-- END {re.escape(name)} -->", re.S
+    )
+    text = (
+        pattern.sub(lambda _: block, text)
+        if pattern.search(text)
+        else text.rstrip() + "\n\n" + block + "\n"
+    )
     RESULTS.write_text(text, encoding="utf-8")
     print(body, file=sys.stdout)
