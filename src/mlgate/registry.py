@@ -321,8 +321,8 @@ def _lock_stale_committed(root: str | Path, commit: str) -> list[str]:
     if files[LOCK_FILE] is None:
         return [f"{LOCK_FILE} is not committed at {commit[:10]} (run `dvc repro` and commit)"]
     try:
-        lock = yaml.safe_load(files[LOCK_FILE] or b"") or {}
-    except yaml.YAMLError as exc:
+        lock = _dvc_yaml(files[LOCK_FILE] or b"") or {}
+    except Exception as exc:  # ruamel raises several types for broken YAML
         return [f"{LOCK_FILE} at {commit[:10]} is not valid YAML: {exc}"]
     stages = lock.get("stages") or {}
     expected: dict[str, str] = {}
@@ -343,12 +343,24 @@ def _lock_stale_committed(root: str | Path, commit: str) -> list[str]:
     ]
     for name, values in params.items():
         try:
-            tree = yaml.safe_load(contents.get(name) or b"") or {}
-        except yaml.YAMLError:
+            tree = _dvc_yaml(contents.get(name) or b"") or {}
+        except Exception:  # ruamel raises several types for broken YAML
             stale.append(f"{name} (not valid YAML)")
             continue
         stale += [f"{name}:{key}" for key, value in values.items() if _dotted(tree, key) != value]
     return sorted(set(stale))
+
+
+def _dvc_yaml(data: bytes) -> Any:
+    """Parse YAML the way DVC does (ruamel, YAML 1.2), so params compare equal to dvc.lock.
+
+    PyYAML follows YAML 1.1: it reads ``1e-09`` as a string and ``Yes`` as a boolean, where
+    DVC wrote and reads a float and a string; comparing the two parsers' output would report
+    unchanged params as changed.
+    """
+    from ruamel.yaml import YAML
+
+    return YAML(typ="safe", pure=True).load(data.decode("utf-8"))
 
 
 def _dotted(tree: Any, key: str) -> Any:
