@@ -147,11 +147,9 @@ def main() -> None:
             "rows, one run above. *fit* = the seconds the stage reports for `pipeline.fit` "
             "alone. Training is capped at `train.max_train_rows` = 2,000,000: at 1e7 rows the "
             "stage fits on a seeded 2e6-row sample of the 7e6 training rows (it still reads "
-            "and hashes them all). HistGradientBoosting fits on one OpenMP thread (pinned "
-            "in mlgate.model for a byte-identical model on any machine). mlgate.stage sets "
-            "OMP/OPENBLAS_NUM_THREADS=1, but the stage scripts import numpy and scikit-learn "
-            "before it, so those pools still have one thread per core (2 here): scoring and "
-            "the logistic-regression fit use both cores.",
+            "and hashes them all). Both estimators fit on one thread (stages/train.py limits "
+            "BLAS and OpenMP for the fit, so the model's bytes do not depend on the machine's "
+            "core count); scoring keeps every core (2 here).",
             "",
             "Baselines, same run: *read floor* = a process importing what train.py imports "
             f"and reading data/train.parquet ({read_floors}); train / read floor compares wall "

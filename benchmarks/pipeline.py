@@ -366,7 +366,7 @@ def report(results: list[SizeResult], trivial: Measure, load_start: str, load_en
             f"| {stage} | " + " | ".join(_fmt_stage(r.stages.get(stage)) for r in results) + " |"
         )
     lines.append(
-        "| **sum of stages** | "
+        "| **all stages** (wall, CPU summed; peak the largest) | "
         + " | ".join(
             f"{sum(m.wall for m in r.stages.values()):.1f} / "
             f"{sum(m.cpu for m in r.stages.values()):.1f} / "
