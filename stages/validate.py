@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from mlgate import log
 from mlgate.data.ingest import binarise_target, read_table
-from mlgate.errors import ContractError
+from mlgate.errors import ContractViolation
 from mlgate.io import atomic_write, write_json, write_parquet
 from mlgate.params import load_params
 from mlgate.report_tables import print_validation_failures
@@ -55,7 +55,7 @@ def main() -> int:
         # Name the broken columns in the one line CI shows; the table above may be folded.
         broken = "; ".join(f"{s['column']}: {s['check']}" for s in result.summary[:5])
         more = f"; {len(result.summary) - 5} more" if len(result.summary) > 5 else ""
-        raise ContractError(
+        raise ContractViolation(
             f"{params.data.source} violates {params.contract.path}: "
             f"{len(result.summary)} failed check(s) ({broken}{more}), details in {OUT_FAILURES}"
         )

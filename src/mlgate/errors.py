@@ -23,6 +23,12 @@ class ContractError(MlgateError):
     """Data does not satisfy its contract, or the contract itself is invalid."""
 
 
+class ContractViolation(ContractError):
+    """The data broke its contract: a verdict on the data (exit 1), not a broken input (2)."""
+
+    exit_code = 1
+
+
 class ArtifactError(MlgateError):
     """A model or metrics artifact is missing, tampered with or from another environment."""
 
