@@ -69,7 +69,7 @@ import numpy as np
 import pandas as pd
 
 from mlgate.errors import ArtifactError, DataError, ParamsError
-from mlgate.slices import Predicate, describe_rows, parse_predicate
+from mlgate.slices import Predicate, describe_rows, parse_predicate, show_value
 
 TEST_TYPES = ("mft", "inv", "dir", "coverage")
 DIRECTIONS = ("increase", "decrease", "not_increase", "not_decrease")
@@ -209,7 +209,7 @@ def load_spec(mapping: Any, *, source: str) -> BehavioralSpec:
     """
     if not isinstance(mapping, Mapping):
         raise ParamsError(
-            f"{source}: expected a mapping with a 'tests' list, got {_show(mapping)}"
+            f"{source}: expected a mapping with a 'tests' list, got {show_value(mapping)}"
         )
     _reject_unknown(mapping, _TOP_KEYS, f"{source}: ")
     min_rows = _int(mapping.get("min_rows", DEFAULT_MIN_ROWS), f"{source}: min_rows", low=1)
@@ -217,12 +217,12 @@ def load_spec(mapping: Any, *, source: str) -> BehavioralSpec:
     fail_on_skip = mapping.get("fail_on_skip", False)
     if not isinstance(fail_on_skip, bool):
         raise ParamsError(
-            f"{source}: fail_on_skip: expected true or false, got {_show(fail_on_skip)}"
+            f"{source}: fail_on_skip: expected true or false, got {show_value(fail_on_skip)}"
         )
     raw_tests = mapping.get("tests")
     if not isinstance(raw_tests, list) or not raw_tests:
         raise ParamsError(
-            f"{source}: tests: expected a non-empty list of tests, got {_show(raw_tests)}"
+            f"{source}: tests: expected a non-empty list of tests, got {show_value(raw_tests)}"
         )
     tests: list[BehavioralTest] = []
     seen: dict[str, int] = {}
@@ -245,7 +245,7 @@ def load_spec(mapping: Any, *, source: str) -> BehavioralSpec:
 
 def _load_test(raw: Any, at: str) -> BehavioralTest:
     if not isinstance(raw, Mapping):
-        raise ParamsError(f"{at}: expected a mapping with name and type, got {_show(raw)}")
+        raise ParamsError(f"{at}: expected a mapping with name and type, got {show_value(raw)}")
     name = raw.get("name")
     if not isinstance(name, str) or not name.strip():
         raise ParamsError(f"{at}: missing key 'name' (a non-empty string)")
@@ -253,7 +253,7 @@ def _load_test(raw: Any, at: str) -> BehavioralTest:
     kind = raw.get("type")
     if kind not in TEST_TYPES:
         raise ParamsError(
-            f"{where}: type: expected one of {', '.join(TEST_TYPES)}, got {_show(kind)}"
+            f"{where}: type: expected one of {', '.join(TEST_TYPES)}, got {show_value(kind)}"
         )
     _reject_unknown(raw, _KEYS[kind], f"{where}: ", what=f" for a {kind} test")
     for key in _REQUIRED[kind]:
@@ -267,7 +267,9 @@ def _load_test(raw: Any, at: str) -> BehavioralTest:
     }
     description = raw.get("description", "")
     if not isinstance(description, str):
-        raise ParamsError(f"{where}: description: expected a string, got {_show(description)}")
+        raise ParamsError(
+            f"{where}: description: expected a string, got {show_value(description)}"
+        )
     fields["description"] = description
     if raw.get("rows") is not None:
         fields["rows"] = parse_predicate(raw["rows"], where=f"{where}: rows")
@@ -290,7 +292,7 @@ def _load_mft(raw: Mapping[str, Any], where: str) -> dict[str, Any]:
     cases = raw["cases"]
     if not isinstance(cases, list) or not cases:
         raise ParamsError(
-            f"{where}: cases: expected a non-empty list of records, got {_show(cases)}"
+            f"{where}: cases: expected a non-empty list of records, got {show_value(cases)}"
         )
     records = tuple(
         types.MappingProxyType(_record(c, f"{where}: cases[{i}]")) for i, c in enumerate(cases)
@@ -299,7 +301,7 @@ def _load_mft(raw: Mapping[str, Any], where: str) -> dict[str, Any]:
     if not isinstance(expect, Mapping) or not expect:
         raise ParamsError(
             f"{where}: expect: expected {{score_above: x}} and/or {{score_below: x}}, "
-            f"got {_show(expect)}"
+            f"got {show_value(expect)}"
         )
     _reject_unknown(expect, ("score_above", "score_below"), f"{where}: expect: ")
     above = expect.get("score_above")
@@ -322,7 +324,7 @@ def _load_dir(raw: Mapping[str, Any], where: str) -> dict[str, Any]:
     expect = raw["expect"]
     if expect not in DIRECTIONS:
         raise ParamsError(
-            f"{where}: expect: expected one of {', '.join(DIRECTIONS)}, got {_show(expect)}"
+            f"{where}: expect: expected one of {', '.join(DIRECTIONS)}, got {show_value(expect)}"
         )
     strict = expect in ("increase", "decrease")
     if strict and "tolerance" in raw:
@@ -364,7 +366,7 @@ def _load_perturb(raw: Any, where: str) -> tuple[Perturbation, ...]:
         if not isinstance(step, Mapping) or len(step) != 1:
             raise ParamsError(
                 f"{at}: expected a mapping with exactly one of {', '.join(PERTURBATIONS)}, "
-                f"got {_show(step)}"
+                f"got {show_value(step)}"
             )
         ((kind, arg),) = step.items()
         if kind not in PERTURBATIONS:
@@ -378,21 +380,21 @@ def _load_perturb(raw: Any, where: str) -> tuple[Perturbation, ...]:
 def _load_step(kind: str, arg: Any, at: str) -> list[Perturbation]:
     if kind in ("shuffle", "rekey"):
         if not isinstance(arg, str) or not arg:
-            raise ParamsError(f"{at}: expected a column name, got {_show(arg)}")
+            raise ParamsError(f"{at}: expected a column name, got {show_value(arg)}")
         return [Perturbation(kind, arg)]
     if not isinstance(arg, Mapping) or not arg:
-        raise ParamsError(f"{at}: expected a mapping of column -> value, got {_show(arg)}")
+        raise ParamsError(f"{at}: expected a mapping of column -> value, got {show_value(arg)}")
     out = []
     for column, value in arg.items():
         if not isinstance(column, str) or not column:
-            raise ParamsError(f"{at}: expected column names as keys, got {_show(column)}")
+            raise ParamsError(f"{at}: expected column names as keys, got {show_value(column)}")
         key = f"{at}.{column}"
         if kind == "set":
             out.append(Perturbation(kind, column, _scalar(value, key, allow_null=True)))
         elif kind == "map":
             if not isinstance(value, Mapping) or not value:
                 raise ParamsError(
-                    f"{key}: expected a mapping of old -> new value, got {_show(value)}"
+                    f"{key}: expected a mapping of old -> new value, got {show_value(value)}"
                 )
             pairs = tuple(
                 (
@@ -1069,11 +1071,11 @@ def _reject_unknown(
 
 def _record(raw: Any, where: str) -> dict[str, Any]:
     if not isinstance(raw, Mapping):
-        raise ParamsError(f"{where}: expected a mapping of column -> value, got {_show(raw)}")
+        raise ParamsError(f"{where}: expected a mapping of column -> value, got {show_value(raw)}")
     out = {}
     for key, value in raw.items():
         if not isinstance(key, str) or not key:
-            raise ParamsError(f"{where}: expected column names as keys, got {_show(key)}")
+            raise ParamsError(f"{where}: expected column names as keys, got {show_value(key)}")
         out[key] = _scalar(value, f"{where}.{key}", allow_null=True)
     return out
 
@@ -1091,7 +1093,7 @@ def _scalar(value: Any, where: str, *, allow_null: bool) -> Any:
         raise ParamsError(f"{where}: expected a value, got NaN")
     if isinstance(value, str | bool | int | float) or hasattr(value, "isoformat"):
         return value
-    raise ParamsError(f"{where}: expected a single value, got {_show(value)}")
+    raise ParamsError(f"{where}: expected a single value, got {show_value(value)}")
 
 
 def _number(value: Any, where: str) -> float | int:
@@ -1102,7 +1104,7 @@ def _number(value: Any, where: str) -> float | int:
                 float(value)
                 # PyYAML follows YAML 1.1, where 1e-9 (no dot) is a string, not a number.
                 hint = " (YAML reads exponents without a dot as text: write e.g. 1.0e-9)"
-        raise ParamsError(f"{where}: expected a finite number, got {_show(value)}{hint}")
+        raise ParamsError(f"{where}: expected a finite number, got {show_value(value)}{hint}")
     return value
 
 
@@ -1122,13 +1124,13 @@ def _unit(value: Any, where: str) -> float:
 
 def _int(value: Any, where: str, *, low: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ParamsError(f"{where}: expected an integer >= {low}, got {_show(value)}")
+        raise ParamsError(f"{where}: expected an integer >= {low}, got {show_value(value)}")
     return value
 
 
 def _columns_list(raw: Any, where: str) -> tuple[str, ...]:
     if not isinstance(raw, list) or not all(isinstance(c, str) and c for c in raw):
-        raise ParamsError(f"{where}: expected a list of column names, got {_show(raw)}")
+        raise ParamsError(f"{where}: expected a list of column names, got {show_value(raw)}")
     return tuple(dict.fromkeys(raw))
 
 
@@ -1157,10 +1159,3 @@ def _fmt(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:g}"
     return repr(value)
-
-
-def _show(value: Any) -> str:
-    text = repr(value)
-    if len(text) > 60:
-        text = text[:57] + "..."
-    return f"{type(value).__name__} {text}"

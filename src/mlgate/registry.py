@@ -28,7 +28,7 @@ import json
 import re
 import subprocess
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -448,6 +448,32 @@ def _champion_moved(
 # --------------------------------------------------------------------------- commands
 
 
+def _unassign_others(
+    root: str | Path,
+    artifact: str,
+    stage: str,
+    history: list[StageEvent],
+    *,
+    keep: str,
+    message: Callable[[str], str],
+) -> tuple[str, ...]:
+    """Take ``stage`` from every version but ``keep``: one version holds it at a time."""
+    import gto.api
+
+    others = tuple(v for v in _active_in_stage(history) if v != keep)
+    for old in others:
+        _gto_call(
+            f"unassign '{stage}' from {artifact} {old}",
+            gto.api.unassign,
+            str(root),
+            artifact,
+            stage=stage,
+            version=old,
+            message=message(old),
+        )
+    return others
+
+
 def promote(
     root: str | Path,
     *,
@@ -507,17 +533,14 @@ def promote(
         version=version,
         message=message,
     )
-    replaced = tuple(v for v in _active_in_stage(history) if v != version)
-    for old in replaced:
-        _gto_call(
-            f"unassign '{stage}' from {artifact} {old}",
-            gto.api.unassign,
-            str(root),
-            artifact,
-            stage=stage,
-            version=old,
-            message=f"{PROMOTE_MARK}: replaced by {version}",
-        )
+    replaced = _unassign_others(
+        root,
+        artifact,
+        stage,
+        history,
+        keep=version,
+        message=lambda old: f"{PROMOTE_MARK}: replaced by {version}",
+    )
     return Promotion(
         artifact,
         stage,
@@ -558,17 +581,14 @@ def rollback(root: str | Path, *, artifact: str, stage: str) -> Rollback:
         version=target,
         message=f"{ROLLBACK_MARK}: from {champion.version} to {target}",
     )
-    for old in _active_in_stage(history):
-        if old != target:
-            _gto_call(
-                f"unassign '{stage}' from {artifact} {old}",
-                gto.api.unassign,
-                str(root),
-                artifact,
-                stage=stage,
-                version=old,
-                message=f"{ROLLBACK_MARK}: {old} rolled back to {target}",
-            )
+    _unassign_others(
+        root,
+        artifact,
+        stage,
+        history,
+        keep=target,
+        message=lambda old: f"{ROLLBACK_MARK}: {old} rolled back to {target}",
+    )
     commit = next(e.commit for e in reversed(history) if e.version == target)
     return Rollback(artifact, stage, champion.version, target, commit, str(event.tag))
 

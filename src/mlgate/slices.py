@@ -225,7 +225,7 @@ def parse_predicate(obj: Any, *, where: str) -> Predicate:
     if not isinstance(obj, Mapping):
         raise ParamsError(
             f"{where}: expected a mapping {{column, op, value}} or {{all|any|not: ...}}, "
-            f"got {_show(obj)}"
+            f"got {show_value(obj)}"
         )
     combinators = [k for k in obj if k in _COMBINATORS]
     if combinators:
@@ -241,7 +241,7 @@ def parse_predicate(obj: Any, *, where: str) -> Predicate:
             return Not(parse_predicate(inner, where=f"{where}.not"), where=where)
         if not isinstance(inner, list | tuple) or not inner:
             raise ParamsError(
-                f"{where}.{key}: expected a non-empty list of predicates, got {_show(inner)}"
+                f"{where}.{key}: expected a non-empty list of predicates, got {show_value(inner)}"
             )
         parts = tuple(parse_predicate(p, where=f"{where}.{key}[{i}]") for i, p in enumerate(inner))
         return (AllOf if key == "all" else AnyOf)(parts, where=where)
@@ -260,7 +260,7 @@ def _parse_condition(obj: Mapping[Any, Any], where: str) -> Condition:
             raise ParamsError(f"{where}: missing key '{key}'")
     column = obj["column"]
     if not isinstance(column, str) or not column:
-        raise ParamsError(f"{where}.column: expected a column name, got {_show(column)}")
+        raise ParamsError(f"{where}.column: expected a column name, got {show_value(column)}")
     op = obj["op"]
     if op not in OPS:
         raise ParamsError(f"{where}.op: unknown operator {op!r}; expected one of {', '.join(OPS)}")
@@ -274,7 +274,7 @@ def _parse_condition(obj: Mapping[Any, Any], where: str) -> Condition:
     if op in _SET_OPS:
         if not isinstance(raw, list | tuple) or not raw:
             raise ParamsError(
-                f"{where}.value: '{op}' expects a non-empty list of values, got {_show(raw)}"
+                f"{where}.value: '{op}' expects a non-empty list of values, got {show_value(raw)}"
             )
         values = tuple(_parse_scalar(v, f"{where}.value[{i}]") for i, v in enumerate(raw))
         return Condition(column, op, values, where=where)
@@ -290,7 +290,9 @@ def _parse_scalar(value: Any, where: str) -> Scalar:
         raise ParamsError(f"{where}: expected a finite number, got {value!r}")
     if isinstance(value, str | bool | int | float | dt.date):
         return value
-    raise ParamsError(f"{where}: expected a string, number, boolean or date, got {_show(value)}")
+    raise ParamsError(
+        f"{where}: expected a string, number, boolean or date, got {show_value(value)}"
+    )
 
 
 def parse_slices(mapping: Any, *, where: str) -> dict[str, Predicate]:
@@ -303,7 +305,7 @@ def parse_slices(mapping: Any, *, where: str) -> dict[str, Predicate]:
         return {}
     if not isinstance(mapping, Mapping):
         raise ParamsError(
-            f"{where}: expected a mapping of slice name -> predicate, got {_show(mapping)}"
+            f"{where}: expected a mapping of slice name -> predicate, got {show_value(mapping)}"
         )
     out: dict[str, Predicate] = {}
     for name, obj in mapping.items():
@@ -357,7 +359,7 @@ def _coerce(series: pd.Series, value: Any, cond: Condition) -> Any:
     if not ok:
         raise DataError(
             f"{cond.where}: column '{cond.column}' holds {kind} values ({series.dtype}); "
-            f"cannot compare it with {_show(value)}"
+            f"cannot compare it with {show_value(value)}"
         )
     if kind == "datetime":
         try:
@@ -392,7 +394,8 @@ def _show_value(value: Any) -> str:
     return repr(value)
 
 
-def _show(value: Any) -> str:
+def show_value(value: Any) -> str:
+    """A value's type and (shortened) repr, for error messages naming what was found."""
     text = repr(value)
     if len(text) > 60:
         text = text[:57] + "..."
