@@ -47,6 +47,7 @@ def main() -> None:
         seed=cfg.seed,
         max_examples=cfg.max_examples,
         id_column=params.data.id_column,
+        max_rows=cfg.max_rows,
     )
     atomic_write(OUT_EXAMPLES, lambda p: examples.to_csv(p, index=False))
     write_json(OUT_METRICS, results)

@@ -1,4 +1,4 @@
-"""Stage `gate`: gather every piece of evidence, re-score the champion, write the decision.
+"""Stage `gate`: gather every piece of evidence, score the champion, write the decision.
 
 Exits 0 on promote and on reject (so `dvc exp run` records rejected experiments); exits
 non-zero only when the gate cannot run at all (e.g. params.yaml is broken).
@@ -16,6 +16,7 @@ import pandas as pd
 
 from mlgate import log
 from mlgate.champion import Champion, RevisionReader
+from mlgate.champion_scores import committed_scores
 from mlgate.errors import ArtifactError, MlgateError
 from mlgate.freshness import stale_paths
 from mlgate.gate import ChampionEvidence, Missing, compare, decide
@@ -54,6 +55,22 @@ def _load_champion_model(reader: RevisionReader) -> Any:
     return model
 
 
+def _champion_scores(
+    params: Params, reader: RevisionReader, holdout: pd.DataFrame
+) -> tuple[np.ndarray, str]:
+    """The champion's holdout scores and where they came from (committed, or re-scored: why)."""
+    if params.gate.champion.reuse_scores:
+        id_column = params.data.id_column
+        found = committed_scores(reader, holdout[id_column].to_numpy(), id_column)
+        if not isinstance(found, str):
+            return found, "committed predictions (same holdout md5)"
+        why = f"re-scored: {found}"
+    else:
+        why = "re-scored (gate.champion.reuse_scores: false)"
+    log.info(f"gate: champion {why}")
+    return predict_scores(_load_champion_model(reader), holdout), why
+
+
 def _champion_evidence(
     params: Params, holdout: pd.DataFrame, y: np.ndarray, candidate: np.ndarray
 ) -> ChampionEvidence | Missing | None:
@@ -78,18 +95,19 @@ def _champion_evidence(
     if not isinstance(committed, dict | Missing):
         committed = Missing("champion metrics/holdout.json is not a JSON object")
     try:
-        model = _load_champion_model(reader)
+        scores, source = _champion_scores(params, reader, holdout)
         cfg = params.evaluate
         comparison = compare(
             holdout,
             y,
             candidate,
-            predict_scores(model, holdout),
+            scores,
             parse_slices(cfg.slices, where="evaluate.slices"),
             min_samples=cfg.min_samples,
             confidence=params.gate.confidence,
             threshold=cfg.threshold,
             calibration_bins=cfg.calibration_bins,
+            champion_scores=source,
         )
     except MlgateError as exc:
         return ChampionEvidence(

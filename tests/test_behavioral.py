@@ -687,6 +687,61 @@ def test_scoring_is_batched_never_per_row(holdout):
     assert result["n_skipped"] == 0
 
 
+def test_sampling_caps_rows_per_test_seeded_and_in_holdout_order():
+    holdout = make_frame(n=3000, seed=3)
+    tests = [
+        {"name": "dir_all", **{k: v for k, v in VALID_DIR.items() if k != "name"}},
+        {"name": "monthly", "type": "inv", "tolerance": 0.0, "perturb": {"rekey": "customer_id"},
+         "rows": {"column": "contract_type", "op": "==", "value": "monthly"}},
+        {"name": "cov", "type": "coverage", "missing": ["monthly_spend"]},
+    ]  # fmt: skip
+    spec = spec_of(*tests)
+    n_monthly = int((holdout["contract_type"] == "monthly").sum())
+    model = true_model()
+    result, _ = run_suite(model, holdout, spec, seed=0, max_rows=500)
+    for name, matched in [("dir_all", 3000), ("monthly", n_monthly), ("cov", 3000)]:
+        t = one(result, name)
+        assert (t["rows_selected"], t["rows_sampled"]) == (matched, 500), name
+        assert t["rows_tested"] <= 500
+    # one full holdout call for the shared scores, then at most 500 rows per test
+    assert model.calls[0] == 3000 and max(model.calls[1:]) == 500
+    again, _ = run_suite(true_model(), holdout, spec, seed=0, max_rows=500)
+    assert again == result
+    other_seed, _ = run_suite(true_model(), holdout, spec, seed=1, max_rows=500)
+    assert one(other_seed, "dir_all")["mean_delta"] != one(result, "dir_all")["mean_delta"]
+    # no sampling at or above the number of rows: identical to max_rows 0
+    whole, _ = run_suite(true_model(), holdout, spec, seed=0, max_rows=0)
+    assert run_suite(true_model(), holdout, spec, seed=0, max_rows=3000)[0] == whole
+    assert one(whole, "dir_all")["rows_sampled"] == 3000
+
+
+def test_a_sampled_failure_rate_estimates_the_full_one():
+    class TenureDependent:
+        """An annual contract lowers churn only for tenure < 30: about 58 % of moves fail."""
+
+        def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+            annual = (X["contract_type"] == "annual").to_numpy()
+            p = sigmoid(annual * 0.05 * (X["tenure_months"].to_numpy() - 29.5))
+            return np.column_stack([1.0 - p, p])
+
+    holdout = make_frame(n=20_000, seed=5)
+    spec = spec_of(VALID_DIR)
+    full = one(run_suite(TenureDependent(), holdout, spec, seed=0)[0], "contract_dir")
+    sampled = one(
+        run_suite(TenureDependent(), holdout, spec, seed=0, max_rows=2000)[0], "contract_dir"
+    )
+    rate = full["failure_rate"]
+    assert 0.4 < rate < 0.7 and sampled["rows_sampled"] == 2000
+    se = (rate * (1 - rate) / sampled["rows_tested"]) ** 0.5
+    assert abs(sampled["failure_rate"] - rate) < 4 * se
+
+
+def test_max_rows_below_min_rows_is_a_params_error(holdout):
+    spec = spec_of({"name": "cov", "type": "coverage"})
+    with pytest.raises(ParamsError, match=r"behavioral.max_rows is 10, below .* min_rows 30"):
+        run_suite(true_model(), holdout, spec, seed=0, max_rows=10)
+
+
 # --------------------------------------------------------------------------- model and data errors
 
 

@@ -298,3 +298,41 @@ def test_committed_files_reads_blobs_and_reports_missing(
     files = registry.committed_files(repo, sha, ["metrics/gate.json", "nope.txt", "metrics"])
     assert files["metrics/gate.json"] == (repo / "metrics/gate.json").read_bytes()
     assert files["nope.txt"] is None and files["metrics"] is None
+
+
+def test_champion_lookup_skips_gto_without_tags_and_reuses_its_answer_while_tags_stand(
+    repo: Path, run: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlgate import champion as champion_module
+
+    (repo / ".dvc" / "tmp").mkdir(parents=True)
+    (repo / ".dvc" / ".gitignore").write_text("/tmp\n")
+    asked: list[str] = []
+    real = champion_module._ask_gto
+
+    def counting(root: Path, *, artifact: str, stage: str):  # type: ignore[no-untyped-def]
+        asked.append(artifact)
+        return real(root, artifact=artifact, stage=stage)
+
+    monkeypatch.setattr(champion_module, "_ask_gto", counting)
+
+    def lookup(expected: str | None, *, asks: bool) -> None:
+        before = len(asked)
+        assert champion_commit(repo) == expected
+        assert len(asked) == before + asks
+
+    first = run(promote=True)
+    lookup(None, asks=False)  # no tags at all: GTO is not consulted
+    promote(repo)
+    lookup(first, asks=True)
+    lookup(first, asks=False)  # same tags: the memo answers
+    second = run(promote=True, champion=first)
+    promote(repo)
+    lookup(second, asks=True)  # new tags: asked again
+    registry.rollback(repo, artifact=ART, stage=STAGE)
+    lookup(first, asks=True)
+    memo = repo / ".dvc" / "tmp" / "mlgate-champion.json"
+    memo.write_text("{not json")  # a damaged memo is recomputed, never trusted
+    lookup(first, asks=True)
+    lookup(first, asks=False)
+    assert "mlgate-champion.json" not in git(repo, "ls-files")

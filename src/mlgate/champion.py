@@ -8,12 +8,17 @@ git-tracked metrics, the local DVC cache (or a remote) for DVC outputs, never th
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
 import subprocess
 from dataclasses import dataclass
+from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
 
 from mlgate.errors import ArtifactError, GateError
+from mlgate.io import write_json
 from mlgate.params import ChampionParams
 
 
@@ -44,8 +49,68 @@ def rev_parse(root: str | Path, ref: str) -> str | None:
     return proc.stdout.strip() or None
 
 
+def _gto_tags(root: str | Path, artifact: str) -> str:
+    """GTO's tags for ``artifact`` (``name@version...``, ``name#stage#N``...) with the objects
+    they point at, one per line; everything GTO's stage answer is computed from."""
+    proc = subprocess.run(
+        [
+            "git",
+            "for-each-ref",
+            "--format=%(refname) %(objectname)",
+            f"refs/tags/{artifact}@*",
+            f"refs/tags/{artifact}#*",
+        ],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise GateError(f"git cannot list the tags of {root}: {proc.stderr.strip()}")
+    return proc.stdout
+
+
+def _memo_path(root: str | Path) -> Path:
+    return Path(root) / ".dvc" / "tmp" / "mlgate-champion.json"
+
+
 def gto_champion(root: str | Path, *, artifact: str, stage: str) -> Champion | None:
-    """The commit currently holding ``stage`` for ``artifact`` in GTO, if any."""
+    """The commit currently holding ``stage`` for ``artifact`` in GTO, if any.
+
+    The champion stage runs on every `dvc repro`, and importing GTO costs most of a second.
+    GTO's answer is a function of the artifact's tags (names and the objects they point at),
+    its config file and its version, so: no tags at all means no stage assigned (GTO is not
+    even imported), and otherwise the last answer is reused while that input is unchanged.
+    The memo lives in .dvc/tmp (never committed); an unreadable memo is recomputed.
+    """
+    tags = _gto_tags(root, artifact)
+    if not tags:
+        return None
+    gto_config = Path(root, ".gto")
+    key = hashlib.sha256(
+        "\0".join(
+            [
+                artifact,
+                stage,
+                tags,
+                gto_config.read_text(encoding="utf-8") if gto_config.is_file() else "",
+                importlib_metadata.version("gto"),
+            ]
+        ).encode()
+    ).hexdigest()
+    memo = _memo_path(root)
+    with contextlib.suppress(OSError, ValueError, TypeError, KeyError):
+        cached = json.loads(memo.read_text(encoding="utf-8"))
+        if cached["key"] == key:
+            return None if cached["champion"] is None else Champion(**cached["champion"])
+    found = _ask_gto(root, artifact=artifact, stage=stage)
+    if memo.parent.parent.is_dir():  # only inside a DVC repo, whose .dvc/.gitignore has tmp
+        with contextlib.suppress(OSError):
+            write_json(memo, {"key": key, "champion": None if found is None else found.to_dict()})
+    return found
+
+
+def _ask_gto(root: str | Path, *, artifact: str, stage: str) -> Champion | None:
     import gto.api
     from gto.exceptions import ArtifactNotFound
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import average_precision_score, precision_recall_curve, roc_curve
+from sklearn.metrics import precision_recall_curve, roc_curve
 
 from mlgate.metrics import (
     UndefinedAucError,
@@ -20,7 +20,9 @@ from mlgate.metrics import (
     expected_calibration_error,
     log_loss,
     roc_auc_delong,
+    subset_order,
 )
+from mlgate.metrics.average_precision import average_precision
 from mlgate.slices import Predicate
 
 MAX_CURVE_POINTS = 500
@@ -40,12 +42,16 @@ def holdout_metrics(
     threshold: float,
     confidence: float,
     calibration_bins: int,
+    order: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Every headline metric of one model on one set of rows (raises UndefinedAucError if
-    the rows hold a single class or fewer than two of one)."""
+    the rows hold a single class or fewer than two of one). ``order``: ``np.argsort(y_score)``
+    if the caller has it; the ranking metrics then need no sort of their own."""
     y = np.asarray(y_true).astype(bool)
     p = np.asarray(y_score, dtype=float)
-    auc = roc_auc_delong(y, p, confidence=confidence)
+    if order is None:
+        order = np.argsort(p)
+    auc = roc_auc_delong(y, p, confidence=confidence, presorted=order)
     predicted = p >= threshold
     tp = int(np.sum(predicted & y))
     fp = int(np.sum(predicted & ~y))
@@ -63,7 +69,7 @@ def holdout_metrics(
         "roc_auc_ci_high": _r(auc.ci_high),
         "roc_auc_std_error": _r(auc.std_error),
         "roc_auc_ci_clipped": auc.ci_clipped,
-        "pr_auc": _r(average_precision_score(y, p)),
+        "pr_auc": _r(average_precision(y, p, order)),
         "brier_loss": _r(brier_loss(y, p)),
         "log_loss": _r(log_loss(y, p)),
         "calibration_error": _r(expected_calibration_error(y, p, n_bins=calibration_bins)),
@@ -89,6 +95,7 @@ def slice_metrics(
 ) -> dict[str, dict[str, Any]]:
     """Metrics per named slice; a slice too small or with one class is kept, marked skipped."""
     y = np.asarray(y_true).astype(bool)
+    order = np.argsort(y_score)  # one sort serves every slice (subset_order)
     out: dict[str, dict[str, Any]] = {}
     for name, predicate in slices.items():
         mask = predicate.mask(frame)
@@ -108,6 +115,7 @@ def slice_metrics(
                         threshold=threshold,
                         confidence=confidence,
                         calibration_bins=calibration_bins,
+                        order=subset_order(order, mask),
                     )
                 )
             except UndefinedAucError as exc:

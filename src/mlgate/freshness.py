@@ -17,7 +17,8 @@ import yaml
 from mlgate.errors import ArtifactError
 
 
-def _md5(path: Path) -> str:
+def file_md5(path: str | Path) -> str:
+    """The md5 DVC records for a file: of its bytes, streamed."""
     digest = hashlib.md5(usedforsecurity=False)
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -52,6 +53,6 @@ def stale_paths(lock_path: str | Path, stages: Iterable[str], root: str | Path =
             path = root / rel
             if not path.is_file():
                 stale.append(f"{rel} (missing)")
-            elif _md5(path) != md5:
+            elif file_md5(path) != md5:
                 stale.append(rel)
     return sorted(set(stale))

@@ -3,8 +3,10 @@
 Fail closed: evidence that is missing, unreadable or stale arrives here as a :class:`Missing`
 and turns into a failed check naming it. ``decide`` never raises on a rejection.
 
-Comparisons with the champion are *paired*: the champion model is re-scored on the
-candidate's holdout rows, so the shared sampling noise cancels (DeLong's paired test).
+Comparisons with the champion are *paired*: both models are scored on the candidate's holdout
+rows, so the shared sampling noise cancels (DeLong's paired test). The champion's scores are
+its committed predictions when its dvc.lock proves they were made on these exact rows
+(:mod:`mlgate.champion_scores`), else the champion's model re-scores the rows.
 Slice regressions use a one-sided test of ``H0: diff >= -margin`` per slice (reject when the
 slice is shown to have dropped by more than the margin), with Holm's step-down correction
 across slices, so that many slices do not inflate false alarms.
@@ -22,7 +24,13 @@ from scipy.stats import norm
 
 from mlgate.champion import Champion
 from mlgate.evaluation import holdout_metrics
-from mlgate.metrics import PairedAucResult, UndefinedAucError, delong_paired, holm_adjusted
+from mlgate.metrics import (
+    PairedAucResult,
+    UndefinedAucError,
+    delong_paired,
+    holm_adjusted,
+    subset_order,
+)
 from mlgate.params import GateParams
 from mlgate.slices import Predicate
 
@@ -67,6 +75,8 @@ class Comparison:
     candidate: dict[str, Any]
     champion: dict[str, Any]
     slices: dict[str, SliceComparison] = field(default_factory=dict)
+    # Where the champion's scores came from: its committed predictions or a re-scoring (why).
+    champion_scores: str = "re-scored"
 
 
 @dataclass(frozen=True)
@@ -99,6 +109,7 @@ def compare(
     confidence: float,
     threshold: float,
     calibration_bins: int,
+    champion_scores: str = "re-scored",
 ) -> Comparison:
     """Paired DeLong test overall and per slice, plus every metric of both on the same rows."""
     y = np.asarray(y_true).astype(bool)
@@ -107,6 +118,8 @@ def compare(
         "confidence": confidence,
         "calibration_bins": calibration_bins,
     }
+    # One sort per model serves the whole holdout and every slice (subset_order).
+    orders = np.argsort(candidate), np.argsort(champion)
     per_slice: dict[str, SliceComparison] = {}
     for name, predicate in slices.items():
         mask = predicate.mask(frame)
@@ -115,16 +128,23 @@ def compare(
             per_slice[name] = SliceComparison(n, None, f"{n} rows, {n_pos} positive: too few")
             continue
         try:
-            paired = delong_paired(y[mask], candidate[mask], champion[mask], confidence=confidence)
+            paired = delong_paired(
+                y[mask],
+                candidate[mask],
+                champion[mask],
+                confidence=confidence,
+                presorted=(subset_order(orders[0], mask), subset_order(orders[1], mask)),
+            )
         except UndefinedAucError as exc:
             per_slice[name] = SliceComparison(n, None, str(exc))
             continue
         per_slice[name] = SliceComparison(n, paired)
     return Comparison(
-        paired=delong_paired(y, candidate, champion, confidence=confidence),
-        candidate=holdout_metrics(y, candidate, **options),
-        champion=holdout_metrics(y, champion, **options),
+        paired=delong_paired(y, candidate, champion, confidence=confidence, presorted=orders),
+        candidate=holdout_metrics(y, candidate, **options, order=orders[0]),
+        champion=holdout_metrics(y, champion, **options, order=orders[1]),
         slices=per_slice,
+        champion_scores=champion_scores,
     )
 
 
@@ -484,6 +504,7 @@ def decide(
                 "auc_delta_ci_high": p.ci_high,
                 "p_value": p.p_value,
                 "n": p.n,
+                "champion_scores": champion.comparison.champion_scores,
                 "champion_metrics_same_rows": champion.comparison.champion,
                 "slices": {
                     k: (

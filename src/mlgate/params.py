@@ -119,6 +119,7 @@ class BehavioralParams:
     spec: str = "contracts/behavioral.yaml"
     seed: int = 0
     max_examples: int = 20
+    max_rows: int = 50_000  # rows per test: a seeded sample when more match; 0 = all
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,9 @@ class ChampionParams:
     artifact: str = "churn-model"
     stage: str = "prod"
     branch: str = ""  # fallback branch; empty = no fallback
+    # Use the champion's committed holdout predictions when its dvc.lock proves they were made
+    # on the same holdout; false = always re-score with the champion's model.
+    reuse_scores: bool = True
 
 
 @dataclass(frozen=True)
@@ -239,6 +243,7 @@ _RANGES: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
     "evaluate.calibration_bins": (lambda v: 2 <= v <= 100, "an integer in [2, 100]"),
     "evaluate.min_samples": (lambda v: v >= 2, "an integer >= 2"),
     "behavioral.max_examples": (lambda v: v >= 0, "an integer >= 0"),
+    "behavioral.max_rows": (lambda v: v >= 0, "an integer >= 0 (0 = no sampling)"),
     "drift.n_bins": (lambda v: 2 <= v <= 100, "an integer in [2, 100]"),
     "drift.threshold": (lambda v: v > 0, "a number > 0"),
     "drift.epsilon": (lambda v: 0 < v < 0.01, "a number in (0, 0.01)"),

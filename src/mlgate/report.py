@@ -215,7 +215,8 @@ def _comparison(gate: Any, holdout: Any) -> list[str]:
         lines += [
             f"Both models scored on the same {_num(comparison.get('n'))} holdout rows; the "
             "ROC AUC difference is DeLong's paired test "
-            f"(p = {_p(comparison.get('p_value'))}). Delta = candidate − champion.",
+            f"(p = {_p(comparison.get('p_value'))}). Delta = candidate − champion. "
+            f"Champion scores: {_esc(comparison.get('champion_scores', 're-scored'))}.",
             "",
         ]
     else:

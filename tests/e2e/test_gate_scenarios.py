@@ -117,7 +117,8 @@ def test_tampered_champion_model_rejects(scenario):
     data = bytearray(cached.read_bytes())
     data[len(data) // 2] ^= 0xFF  # same size, different content: only the hash can tell
     cached.write_bytes(bytes(data))
-    repo.set_params({"gate.champion.ref": weak})
+    # Re-scoring is the path that loads the champion's model (same holdout would reuse scores).
+    repo.set_params({"gate.champion.ref": weak, "gate.champion.reuse_scores": False})
     repo.repro()
     gate = repo.metrics("gate")
     assert gate["promote"] is False and "paired_comparison" in gate["failed"]
@@ -168,6 +169,42 @@ def test_grown_holdout_is_compared_on_the_candidates_rows(scenario):
     assert gate["comparison"]["n"] == n_holdout
     assert champion_committed["n"] < n_holdout
     assert gate["comparison"]["champion_metrics_same_rows"]["n"] == n_holdout
+    assert gate["comparison"]["champion_scores"].startswith(
+        "re-scored: data/holdout.parquet differs"
+    )
+
+
+def test_champion_scores_are_reused_only_when_provably_the_same(scenario):
+    repo, weak, _ = scenario
+    repo.set_params({"gate.champion.ref": weak})
+    repo.repro()
+    reused = repo.metrics("gate")["comparison"]
+    assert reused.pop("champion_scores") == "committed predictions (same holdout md5)"
+
+    repo.set_params({"gate.champion.reuse_scores": False})
+    repo.repro()
+    rescored = repo.metrics("gate")["comparison"]
+    assert rescored.pop("champion_scores") == "re-scored (gate.champion.reuse_scores: false)"
+    assert rescored == reused  # the committed scores are exactly what re-scoring gives
+
+    lock = yaml.safe_load(repo.git("show", f"{weak}:dvc.lock").stdout)
+    md5 = next(
+        o["md5"]
+        for o in lock["stages"]["evaluate"]["outs"]
+        if o["path"] == "data/holdout_predictions.parquet"
+    )
+    cached = repo.path / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:]
+    cached.chmod(0o644)
+    data = bytearray(cached.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    cached.write_bytes(bytes(data))
+    repo.set_params({"gate.champion.reuse_scores": True})
+    repo.repro("--force", "gate")  # params as in the first run: DVC's run-cache would restore it
+    gate = repo.metrics("gate")
+    assert gate["comparison"].pop("champion_scores") == (
+        "re-scored: its data/holdout_predictions.parquet does not match the md5 in its dvc.lock"
+    )
+    assert gate["comparison"] == reused
 
 
 def test_gate_reruns_when_the_champion_moves(scenario):

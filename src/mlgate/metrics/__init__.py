@@ -12,6 +12,7 @@ from mlgate.metrics.auc import (
     delong_paired,
     midrank_components,
     roc_auc_delong,
+    subset_order,
 )
 from mlgate.metrics.calibration import (
     brier_loss,
@@ -34,4 +35,5 @@ __all__ = [
     "log_loss",
     "midrank_components",
     "roc_auc_delong",
+    "subset_order",
 ]

@@ -34,6 +34,7 @@ __all__ = [
     "delong_paired",
     "midrank_components",
     "roc_auc_delong",
+    "subset_order",
 ]
 
 
@@ -188,28 +189,45 @@ def _midranks_sorted(sorted_values: NDArray[np.float64]) -> NDArray[np.float64]:
     return np.repeat(run_midrank, ends - starts)
 
 
+def subset_order(order: NDArray[np.intp], mask: NDArray[np.bool_]) -> NDArray[np.intp]:
+    """An argsort of ``score[mask]`` from an argsort ``order`` of ``score``, in O(N), no sort.
+
+    The rows of a slice keep their relative order within the sorted whole, so one sort per
+    model serves every slice; tied scores may come out in another order than a fresh argsort
+    would give, which midranks do not see.
+    """
+    position = np.cumsum(mask) - 1
+    return position[order[mask[order]]]
+
+
+def _checked_order(score: NDArray[np.float64], order: ArrayLike | None) -> NDArray[np.intp]:
+    if order is None:
+        return np.argsort(score)  # stability is irrelevant: tied values share one midrank
+    order = np.asarray(order)
+    if order.shape != score.shape or not np.all(np.diff(score[order]) >= 0):
+        raise ValueError("presorted order does not sort the scores; expected np.argsort(score)")
+    return order
+
+
 def _components(
-    y: NDArray[np.bool_], score: NDArray[np.float64], n_pos: int, n_neg: int
+    y: NDArray[np.bool_],
+    score: NDArray[np.float64],
+    n_pos: int,
+    n_neg: int,
+    order: NDArray[np.intp],
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """(V10, V01) in input order from validated input; one sort of the pooled scores."""
-    order = np.argsort(score)  # stability is irrelevant: tied values share one midrank
+    """(V10, V01) in input order from validated input and the argsort of the pooled scores."""
     z_sorted = score[order]
     is_pos = y[order]
     t_z = _midranks_sorted(z_sorted)
-    t_x = _midranks_sorted(z_sorted[is_pos])
-    t_y = _midranks_sorted(z_sorted[~is_pos])
-    v10_sorted = (t_z[is_pos] - t_x) / n_neg
-    v01_sorted = 1.0 - (t_z[~is_pos] - t_y) / n_pos
-    # back to input order: k-th positive (negative) of the input gets its own component, which
-    # the paired test needs to line up model A and model B row by row
-    rank_in_class = np.empty(y.shape[0], dtype=np.intp)
-    rank_in_class[y] = np.arange(n_pos)
-    rank_in_class[~y] = np.arange(n_neg)
-    v10 = np.empty(n_pos)
-    v01 = np.empty(n_neg)
-    v10[rank_in_class[order[is_pos]]] = v10_sorted
-    v01[rank_in_class[order[~is_pos]]] = v01_sorted
-    return v10, v01
+    sorted_components = np.empty(y.shape[0])
+    sorted_components[is_pos] = (t_z[is_pos] - _midranks_sorted(z_sorted[is_pos])) / n_neg
+    sorted_components[~is_pos] = 1.0 - (t_z[~is_pos] - _midranks_sorted(z_sorted[~is_pos])) / n_pos
+    # back to input order: the k-th positive (negative) of the input gets its own component,
+    # which the paired test needs to line up model A and model B row by row
+    components = np.empty(y.shape[0])
+    components[order] = sorted_components
+    return components[y], components[~y]
 
 
 def _sample_var(values: NDArray[np.float64]) -> float:
@@ -236,11 +254,15 @@ def midrank_components(
     score = _as_finite_scores(y_score)
     _check_same_length(y, score, "y_score")
     n_pos, n_neg = _check_classes(y)
-    return _components(y, score, n_pos, n_neg)
+    return _components(y, score, n_pos, n_neg, np.argsort(score))
 
 
 def roc_auc_delong(
-    y_true: ArrayLike, y_score: ArrayLike, *, confidence: float = 0.95
+    y_true: ArrayLike,
+    y_score: ArrayLike,
+    *,
+    confidence: float = 0.95,
+    presorted: ArrayLike | None = None,
 ) -> AucResult:
     """ROC AUC with DeLong's variance and a normal-theory confidence interval.
 
@@ -259,6 +281,9 @@ def roc_auc_delong(
     estimator says, but it is over-confident for small samples; callers should keep a minimum
     slice size.
 
+    ``presorted``: ``np.argsort(y_score)`` when the caller already has it (e.g. a slice's
+    order from :func:`subset_order`); checked to sort the scores, O(N).
+
     Raises ``ValueError`` on malformed input (not 1-D, empty, mismatched lengths, labels not
     bool/0/1, NaN/inf or non-numeric scores, confidence outside (0, 1)), and
     :class:`UndefinedAucError` (a ``ValueError``) with fewer than 2 positives or 2 negatives.
@@ -269,7 +294,7 @@ def roc_auc_delong(
     score = _as_finite_scores(y_score)
     _check_same_length(y, score, "y_score")
     n_pos, n_neg = _check_classes(y)
-    v10, v01 = _components(y, score, n_pos, n_neg)
+    v10, v01 = _components(y, score, n_pos, n_neg, _checked_order(score, presorted))
 
     auc = float(v10.mean())
     variance = _sample_var(v10) / n_pos + _sample_var(v01) / n_neg
@@ -296,6 +321,7 @@ def delong_paired(
     score_b: ArrayLike,
     *,
     confidence: float = 0.95,
+    presorted: tuple[ArrayLike, ArrayLike] | None = None,
 ) -> PairedAucResult:
     """DeLong's test of two correlated AUCs: models A and B scored on the same rows.
 
@@ -314,6 +340,8 @@ def delong_paired(
     separating model against a constant one) the result is ``z = +/-inf``, ``p_value = 0.0`` and
     CI ``[diff, diff]``: on these rows every pair ranks the same way.
 
+    ``presorted``: the argsorts of ``score_a`` and ``score_b``, as in :func:`roc_auc_delong`.
+
     Raises ``ValueError`` / :class:`UndefinedAucError` as :func:`roc_auc_delong` does.
     """
     z_crit = _z_quantile(confidence)
@@ -323,8 +351,9 @@ def delong_paired(
     _check_same_length(y, a, "score_a")
     _check_same_length(y, b, "score_b")
     n_pos, n_neg = _check_classes(y)
-    v10_a, v01_a = _components(y, a, n_pos, n_neg)
-    v10_b, v01_b = _components(y, b, n_pos, n_neg)
+    order_a, order_b = (None, None) if presorted is None else presorted
+    v10_a, v01_a = _components(y, a, n_pos, n_neg, _checked_order(a, order_a))
+    v10_b, v01_b = _components(y, b, n_pos, n_neg, _checked_order(b, order_b))
 
     auc_a, auc_b = float(v10_a.mean()), float(v10_b.mean())
     d10 = v10_a - v10_b

@@ -1,0 +1,79 @@
+"""The champion's own scores on this holdout, when its commit proves it already computed them.
+
+The paired test needs the champion's score for every holdout row. Re-scoring means loading
+the champion's model and running it over the whole holdout, which dominates the gate's time on
+a large holdout. But the champion's commit already holds ``data/holdout_predictions.parquet``
+from its ``evaluate`` stage, and its dvc.lock records the md5 of the holdout that stage read.
+When that md5 equals the md5 of the holdout on disk, those predictions *are* the champion's
+scores on these rows, computed by the champion's own code (what production runs), so they can
+be used as they are.
+
+Every link is checked and any doubt means "re-score", never "trust": the holdout's md5, the
+model the champion's evaluate read against the model its train wrote, the predictions' bytes
+against their md5 in dvc.lock (a corrupt cache entry), and the row ids against the holdout's,
+in order. :func:`committed_scores` returns the scores, or the reason they cannot be used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from mlgate.champion import RevisionReader
+from mlgate.errors import MlgateError
+from mlgate.freshness import file_md5
+
+HOLDOUT = "data/holdout.parquet"
+PREDICTIONS = "data/holdout_predictions.parquet"
+MODEL = "models/model.joblib"
+
+
+def _locked_md5(lock: Any, stage: str, kind: str, path: str) -> str | None:
+    """md5 of ``path`` among the ``kind`` ("deps"/"outs") of ``stage`` in a parsed dvc.lock."""
+    try:
+        entries = lock["stages"][stage][kind]
+        found = [e.get("md5") for e in entries if e.get("path") == path]
+    except (KeyError, TypeError, AttributeError):
+        return None
+    return found[0] if len(found) == 1 and isinstance(found[0], str) else None
+
+
+def committed_scores(
+    reader: RevisionReader, holdout_ids: np.ndarray, id_column: str
+) -> np.ndarray | str:
+    """The champion's committed holdout scores, aligned with ``holdout_ids``, or why not."""
+    try:
+        lock = yaml.safe_load(reader.read_bytes("dvc.lock"))
+    except (MlgateError, yaml.YAMLError) as exc:
+        return f"its dvc.lock cannot be read ({exc})"
+    their_holdout = _locked_md5(lock, "evaluate", "deps", HOLDOUT)
+    if their_holdout is None:
+        return f"its dvc.lock does not record which {HOLDOUT} its evaluate stage read"
+    if their_holdout != file_md5(HOLDOUT):
+        return f"{HOLDOUT} differs from the one the champion was evaluated on"
+    scored_with = _locked_md5(lock, "evaluate", "deps", MODEL)
+    if scored_with is None or scored_with != _locked_md5(lock, "train", "outs", MODEL):
+        return f"its evaluate stage did not score the {MODEL} its train stage wrote"
+    expected = _locked_md5(lock, "evaluate", "outs", PREDICTIONS)
+    try:
+        data = reader.read_bytes(PREDICTIONS)
+    except MlgateError as exc:
+        return str(exc)
+    if expected is None or hashlib.md5(data, usedforsecurity=False).hexdigest() != expected:
+        return f"its {PREDICTIONS} does not match the md5 in its dvc.lock"
+    try:
+        preds = pd.read_parquet(io.BytesIO(data), columns=[id_column, "score"])
+    except Exception as exc:  # a foreign layout (another id column, no score): re-score
+        return f"its {PREDICTIONS} cannot be read as ({id_column}, score): {exc}"
+    ids = preds[id_column].to_numpy()
+    if len(ids) != len(holdout_ids) or not np.array_equal(ids, holdout_ids):
+        return f"its {PREDICTIONS} does not cover the holdout rows in order"
+    scores = preds["score"].to_numpy(dtype=np.float64)
+    if not (np.isfinite(scores).all() and (scores >= 0).all() and (scores <= 1).all()):
+        return f"its {PREDICTIONS} holds scores outside [0, 1]"
+    return scores
