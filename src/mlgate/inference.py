@@ -39,7 +39,8 @@ from mlgate.features import (
 __all__ = ["predict_proba"]
 
 # What categories_as_strings hands to the one-hot step in the fast path: one object array of
-# str per column, instead of a DataFrame the encoder would take apart again.
+# str per column, instead of a DataFrame the encoder would take apart again. Private sklearn
+# attributes are read with getattr defaults that refuse the shortcut if they are ever renamed.
 _Strings = list[np.ndarray]
 
 
@@ -172,7 +173,7 @@ def _simple_imputer(est: SimpleImputer, X: Any) -> np.ndarray | None:
         and not est.add_indicator
         and isinstance(est.missing_values, float)
         and np.isnan(est.missing_values)
-        and est._fit_dtype == np.float64
+        and getattr(est, "_fit_dtype", None) == np.float64
         and est.statistics_.dtype == np.float64
     ):
         return None
@@ -216,8 +217,8 @@ def _one_hot(est: OneHotEncoder, X: Any) -> np.ndarray | None:
         isinstance(X, _StringColumns)
         and hasattr(est, "categories_")
         and est.handle_unknown == "ignore"
-        and est.drop_idx_ is None
-        and not est._infrequent_enabled
+        and getattr(est, "drop_idx_", 0) is None
+        and getattr(est, "_infrequent_enabled", True) is False
         and not est.sparse_output
         and _fitted_columns(est, X.source)
     ):

@@ -79,13 +79,16 @@ def test_two_workers_answer_without_a_delayed_ack_wait(model_dir: Path) -> None:
     # With --workers > 1 uvicorn's own socket left Nagle on: every keep-alive answer waited
     # for the client's delayed ACK, >= 40 ms. With TCP_NODELAY /health takes ~1 ms; 20 ms
     # leaves room for a busy machine and still catches the wait.
-    with running_server(
-        str(model_dir),
-        root=model_dir.parent,
-        contract=str(CONTRACT),
-        workers=2,
-        startup_timeout=STARTUP_TIMEOUT,
-    ) as server, httpx.Client(base_url=server.base_url) as client:
+    with (
+        running_server(
+            str(model_dir),
+            root=model_dir.parent,
+            contract=str(CONTRACT),
+            workers=2,
+            startup_timeout=STARTUP_TIMEOUT,
+        ) as server,
+        httpx.Client(base_url=server.base_url) as client,
+    ):
         for _ in range(5):
             client.get("/health")
         ms = []
