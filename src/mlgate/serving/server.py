@@ -29,6 +29,7 @@ from pathlib import Path
 
 from mlgate.errors import MlgateError
 from mlgate.serving.app import ENV_PREFIX
+from mlgate.serving.nodelay import PROTOCOL as NODELAY_PROTOCOL
 
 __all__ = ["ServerError", "ServerHandle", "free_port", "running_server"]
 
@@ -172,6 +173,8 @@ def running_server(
                 str(port),
                 "--workers",
                 str(workers),
+                "--http",
+                NODELAY_PROTOCOL,
                 "--log-level",
                 "warning",
                 "--no-access-log",
