@@ -63,7 +63,8 @@ def main() -> int:
     clean = binarise_target(
         result.validated, target=params.data.target, positive_label=params.data.positive_label
     )
-    write_parquet(OUT_DATA, clean)
+    # Its one reader, the split stage, reads it whole: row-group statistics would go unused.
+    write_parquet(OUT_DATA, clean, statistics=False, plain_columns=[params.data.id_column])
     write_json(OUT_METRICS, metrics)
     log.info(
         f"validate: {len(frame):,} rows of {params.data.source} pass "
