@@ -100,6 +100,17 @@ def _cached(repo: PipelineRepo, rel: str) -> Path:
     return path
 
 
+def _rescoring(edit: Mutation) -> Mutation:
+    """``edit``, with the gate re-scoring the champion: the path that needs its model files
+    (on an unchanged holdout it would use the champion's committed predictions instead)."""
+
+    def mutate(repo: PipelineRepo) -> None:
+        edit(repo)
+        set_params(repo.path, {"gate.champion.reuse_scores": False})
+
+    return mutate
+
+
 def _uncache(rel: str) -> Mutation:
     return lambda repo: _cached(repo, rel).unlink()
 
@@ -211,19 +222,19 @@ AUDIT = [
     ),
     Evidence(
         "champion_model_not_in_cache",
-        _uncache("models/model.joblib"),
+        _rescoring(_uncache("models/model.joblib")),
         "paired_comparison",
         ("models/model.joblib", "cache"),
     ),
     Evidence(
         "champion_model_tampered",
-        _tamper_cache("models/model.joblib"),
+        _rescoring(_tamper_cache("models/model.joblib")),
         "paired_comparison",
         ("models/model.joblib", "sha256"),
     ),
     Evidence(
         "champion_metadata_tampered",
-        _tamper_cache("models/model.json"),
+        _rescoring(_tamper_cache("models/model.json")),
         "paired_comparison",
         ("models/model.json",),
     ),
