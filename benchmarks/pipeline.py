@@ -47,11 +47,13 @@ sys.path.insert(0, str(REPO_ROOT))
 from record import machine_line, record  # noqa: E402
 
 from tests.e2e.conftest import (  # noqa: E402
+    DVC_FILES,
     IGNORED,
     VENV_BIN,
     PipelineRepo,
     _env,
     make_pipeline_repo,
+    pipeline_stages,
 )
 
 WORK = Path(os.environ.get("MLGATE_BENCH_DIR", "/tmp/mlgate-bench"))
@@ -130,18 +132,19 @@ def scratch_repo(dest: Path, params: dict[str, Any]) -> PipelineRepo:
 
 
 def stage_names(repo: PipelineRepo) -> list[str]:
-    return list(yaml.safe_load((repo.path / "dvc.yaml").read_text())["stages"])
+    return list(pipeline_stages(repo.path))
 
 
 def time_every_stage(repo: PipelineRepo, times_dir: Path) -> None:
     """Wrap each stage command in /usr/bin/time writing ``times_dir/<stage>.time``; commit."""
     times_dir.mkdir(parents=True, exist_ok=True)
-    path = repo.path / "dvc.yaml"
-    pipeline = yaml.safe_load(path.read_text())
-    for name, stage in pipeline["stages"].items():
-        out = times_dir / f"{name}.time"
-        stage["cmd"] = f"{TIME} -o {out} -f '%e %U %S %M' {stage['cmd']}"
-    path.write_text(yaml.safe_dump(pipeline, sort_keys=False))
+    for dvc_file in DVC_FILES:
+        path = repo.path / dvc_file
+        pipeline = yaml.safe_load(path.read_text())
+        for name, stage in pipeline["stages"].items():
+            out = times_dir / f"{name}.time"
+            stage["cmd"] = f"{TIME} -o {out} -f '%e %U %S %M' {stage['cmd']}"
+        path.write_text(yaml.safe_dump(pipeline, sort_keys=False))
     repo.commit("time every stage")
 
 
@@ -437,7 +440,8 @@ def report(results: list[SizeResult], trivial: Measure, load_start: str, load_en
             *e2e,
             "",
             "No-op `dvc repro` (median of 3, same repo right after the run above). The champion "
-            "stage is `always_changed` (the champion lives in git tags, which DVC cannot "
+            "stage (in champion/dvc.yaml, with its own small lock file) is `always_changed` "
+            "(the champion lives in git tags, which DVC cannot "
             "watch), so even a no-op runs it:",
             "",
             *noop,

@@ -2,7 +2,7 @@
 
 It runs on every `dvc repro` (always_changed) because the champion lives in git tags, which
 DVC cannot watch; drift and gate depend on the file it writes, so they rerun only when the
-champion actually moved.
+champion actually moved. It is declared in champion/dvc.yaml, which says why.
 """
 
 from __future__ import annotations

@@ -390,7 +390,7 @@ def _work_tree_blockers(root: Path) -> list[str]:
             + ", ".join(stale)
             + " (run `dvc repro`, or `dvc checkout` to restore them)"
         )
-    tracked = ["params.yaml", "dvc.yaml", LOCK_FILE, "metrics"]
+    tracked = ["params.yaml", "dvc.yaml", LOCK_FILE, "champion", "metrics"]
     for entry in (lock.get("stages") or {}).values():
         tracked += [str(o["path"]) for o in entry.get("outs") or []]
         tracked += list((entry.get("params") or {}).keys())

@@ -36,7 +36,17 @@ import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
-PIPELINE_FILES = ("dvc.yaml", "params.yaml", "contracts", "stages", "src", ".dvc/config")
+PIPELINE_FILES = (
+    "dvc.yaml",
+    "champion",
+    "params.yaml",
+    "contracts",
+    "stages",
+    "src",
+    ".dvc/config",
+)
+# The champion stage has its own dvc.yaml (and lock): see champion/dvc.yaml for why.
+DVC_FILES = ("dvc.yaml", "champion/dvc.yaml")
 IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", ".mypy_cache")
 
 # Small enough to run in seconds, large enough for the contract (min_rows 1,000) and for both
@@ -51,6 +61,17 @@ SMALL_PARAMS: dict[str, Any] = {
     "serving.warmup": 3,
 }
 TIMEOUT = 300  # seconds for one dvc command; a hang must fail the test, not the CI job
+
+
+def pipeline_stages(root: Path) -> dict[str, dict[str, Any]]:
+    """Every stage of every dvc.yaml, in pipeline order (champion runs just before drift)."""
+    main, champion = (
+        yaml.safe_load((root / name).read_text(encoding="utf-8"))["stages"] for name in DVC_FILES
+    )
+    names = list(main)
+    at = names.index("drift") if "drift" in names else len(names)
+    ordered = [*names[:at], *champion, *names[at:]]
+    return {name: main.get(name) or champion[name] for name in ordered}
 
 
 @dataclass

@@ -96,7 +96,7 @@ def test_promote_gate_rollback_lifecycle(pipeline_factory: Callable[..., Pipelin
     status = mlgate(repo, "status")
     assert f"churn-model v0.0.1 at commit {first[:10]}" in status.stdout
     assert "mlgate rollback" in status.stdout
-    repo.repro("champion")
+    repo.repro("champion/dvc.yaml")
     assert repo.metrics("champion")["commit"] == first
 
     # the rejected commit stays refused against the restored champion too

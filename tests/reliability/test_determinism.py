@@ -29,7 +29,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.e2e.conftest import VENV_BIN, PipelineRepo, make_pipeline_repo
+from tests.e2e.conftest import VENV_BIN, PipelineRepo, make_pipeline_repo, pipeline_stages
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
@@ -68,8 +68,8 @@ def _mask_json(node: Any) -> Any:
 
 
 def pipeline_files(repo: PipelineRepo) -> list[str]:
-    """Every file dvc.yaml says a stage writes (outs, metrics, plots)."""
-    stages = yaml.safe_load((repo.path / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
+    """Every file a dvc.yaml says a stage writes (outs, metrics, plots)."""
+    stages = pipeline_stages(repo.path)
     files = []
     for stage in stages.values():
         for key in ("outs", "metrics", "plots"):
@@ -189,10 +189,11 @@ def test_dvc_lock_is_identical(two_runs: tuple[PipelineRepo, PipelineRepo]) -> N
                         entry.pop("size", None)
         return lock
 
-    a, b = (yaml.safe_load(repo.read_bytes("dvc.lock")) for repo in two_runs)
-    assert without_measured(a) == without_measured(b), _describe(
-        "dvc.lock", first.read_bytes("dvc.lock"), second.read_bytes("dvc.lock")
-    )
+    for lock_file in ("dvc.lock", "champion/dvc.lock"):
+        a, b = (yaml.safe_load(repo.read_bytes(lock_file)) for repo in two_runs)
+        assert without_measured(a) == without_measured(b), _describe(
+            lock_file, first.read_bytes(lock_file), second.read_bytes(lock_file)
+        )
 
 
 def test_metric_floats_are_rounded_to_ten_significant_digits(

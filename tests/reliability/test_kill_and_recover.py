@@ -47,7 +47,13 @@ import yaml
 from mlgate.errors import ArtifactError
 from mlgate.io import write_json
 from mlgate.model import load_model
-from tests.e2e.conftest import REPO_ROOT, VENV_BIN, PipelineRepo, make_pipeline_repo
+from tests.e2e.conftest import (
+    REPO_ROOT,
+    VENV_BIN,
+    PipelineRepo,
+    make_pipeline_repo,
+    pipeline_stages,
+)
 from tests.reliability.test_determinism import NOT_REPRODUCIBLE
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
@@ -241,8 +247,8 @@ class Zygote:
 
 
 def stage_outputs(repo: PipelineRepo) -> dict[str, list[str]]:
-    """Stage name -> every file it writes (outs, metrics, plots), in dvc.yaml order."""
-    stages = yaml.safe_load((repo.path / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
+    """Stage name -> every file it writes (outs, metrics, plots), in pipeline order."""
+    stages = pipeline_stages(repo.path)
     result = {}
     for name, stage in stages.items():
         paths = []
