@@ -74,6 +74,14 @@ def pipeline_stages(root: Path) -> dict[str, dict[str, Any]]:
     return {name: main.get(name) or champion[name] for name in ordered}
 
 
+def dvc_target(root: Path, stage: str) -> str:
+    """How ``dvc repro`` addresses ``stage``: by name in ./dvc.yaml, else ``file:name``."""
+    for dvc_file in DVC_FILES[1:]:
+        if stage in yaml.safe_load((root / dvc_file).read_text(encoding="utf-8"))["stages"]:
+            return f"{dvc_file}:{stage}"
+    return stage
+
+
 @dataclass
 class PipelineRepo:
     path: Path

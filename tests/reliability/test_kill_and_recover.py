@@ -51,6 +51,7 @@ from tests.e2e.conftest import (
     REPO_ROOT,
     VENV_BIN,
     PipelineRepo,
+    dvc_target,
     make_pipeline_repo,
     pipeline_stages,
 )
@@ -497,7 +498,8 @@ def test_sigkilled_stages_leave_old_or_new_outputs_and_dvc_repro_recovers(
         kills.append(f"{stage}: " + "; ".join(plans))
 
         # Recovery: an ordinary dvc repro, no clean-up in between.
-        recovered = repo.dvc("repro", "--single-item", stage, check=False)
+        target = dvc_target(repo.path, stage)
+        recovered = repo.dvc("repro", "--single-item", target, check=False)
         if recovered.returncode != 0:
             problems.append(
                 f"{stage}: dvc repro after the kills exited {recovered.returncode}:\n"
