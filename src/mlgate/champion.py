@@ -13,7 +13,6 @@ import hashlib
 import json
 import subprocess
 from dataclasses import dataclass
-from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +85,8 @@ def gto_champion(root: str | Path, *, artifact: str, stage: str) -> Champion | N
     tags = _gto_tags(root, artifact)
     if not tags:
         return None
+    from importlib import metadata as importlib_metadata
+
     gto_config = Path(root, ".gto")
     key = hashlib.sha256(
         "\0".join(
