@@ -37,7 +37,7 @@ import pandera.pandas as pa
 import yaml
 from pandera import extensions
 from pandera.config import ValidationDepth, get_config_context
-from pandera.engines.pandas_engine import Engine
+from pandera.engines.pandas_engine import DateTime, Engine
 from pandera.errors import SchemaDefinitionError, SchemaError, SchemaErrors
 
 from mlgate.errors import ContractError
@@ -223,7 +223,7 @@ def _prove(
         try:
             series = frame[name]
             if (column.coerce or schema.coerce) and column.dtype is not None:
-                series = column.dtype.try_coerce(series)
+                series = _coerce(column.dtype, series)
                 proven[name] = series
             ok = _column_passes(column, series)
         except Exception:  # any surprise is for pandera to report, not the prover
@@ -232,6 +232,22 @@ def _prove(
             unproven.append(name)
     checks = [i for i, check in enumerate(schema.checks) if not _check_passes(check, proven)]
     return proven, unproven, checks
+
+
+def _coerce(dtype: Any, series: pd.Series) -> pd.Series:
+    """``dtype.try_coerce(series)``, with one shortcut: a naive datetime column coerced to a
+    naive pandera DateTime is an ``astype`` to its unit (pandera routes it through
+    ``pd.to_datetime``, ~0.4 s for 1e7 values that are already dates). Out-of-range values
+    raise as pandera's would, and the caller leaves the column to pandera."""
+    if (
+        isinstance(dtype, DateTime)
+        and dtype.tz is None
+        and not dtype.to_datetime_kwargs
+        and not dtype.time_zone_agnostic
+        and pd.api.types.is_datetime64_dtype(series.dtype)
+    ):
+        return series.astype(dtype.type)
+    return dtype.try_coerce(series)
 
 
 def _provable(frame: pd.DataFrame, schema: pa.DataFrameSchema) -> bool:
