@@ -82,8 +82,11 @@ def binarise_target(frame: pd.DataFrame, *, target: str, positive_label: Any) ->
     positive = values == label
     if not positive.any():
         seen = sorted(map(str, values.dropna().unique()[:10]))
-        hint = (" (YAML reads an unquoted Yes/No/On/Off as a boolean: quote it, e.g. \"Yes\")"
-                if isinstance(positive_label, bool) else "")
+        hint = (
+            ' (YAML reads an unquoted Yes/No/On/Off as a boolean: quote it, e.g. "Yes")'
+            if isinstance(positive_label, bool)
+            else ""
+        )
         raise DataError(
             f"no row of target column '{target}' equals data.positive_label "
             f"{positive_label!r}{hint}; values seen: {seen}"
