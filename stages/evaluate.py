@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from mlgate import log, plots
@@ -36,11 +37,14 @@ def main() -> None:
         "confidence": cfg.confidence,
         "calibration_bins": cfg.calibration_bins,
     }
+    order = np.argsort(scores)  # one sort for the holdout and every slice
     try:
-        overall = holdout_metrics(y, scores, **options)
+        overall = holdout_metrics(y, scores, **options, order=order)
     except UndefinedAucError as exc:
         raise DataError(f"{IN_HOLDOUT}: ROC AUC is undefined on the holdout: {exc}") from exc
-    per_slice = slice_metrics(holdout, y, scores, slices, min_samples=cfg.min_samples, **options)
+    per_slice = slice_metrics(
+        holdout, y, scores, slices, min_samples=cfg.min_samples, **options, order=order
+    )
     overall["model_sha256"] = meta["sha256"]
     write_parquet(
         OUT_PREDICTIONS,

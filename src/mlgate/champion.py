@@ -37,32 +37,24 @@ class Champion:
         }
 
 
+def _git(root: str | Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)
+
+
 def rev_parse(root: str | Path, ref: str) -> str | None:
-    proc = subprocess.run(
-        ["git", "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    proc = _git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
     return proc.stdout.strip() or None
 
 
 def _gto_tags(root: str | Path, artifact: str) -> str:
     """GTO's tags for ``artifact`` (``name@version...``, ``name#stage#N``...) with the objects
     they point at, one per line; everything GTO's stage answer is computed from."""
-    proc = subprocess.run(
-        [
-            "git",
-            "for-each-ref",
-            "--format=%(refname) %(objectname)",
-            f"refs/tags/{artifact}@*",
-            f"refs/tags/{artifact}#*",
-        ],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=False,
+    proc = _git(
+        root,
+        "for-each-ref",
+        "--format=%(refname) %(objectname)",
+        f"refs/tags/{artifact}@*",
+        f"refs/tags/{artifact}#*",
     )
     if proc.returncode != 0:
         raise GateError(f"git cannot list the tags of {root}: {proc.stderr.strip()}")

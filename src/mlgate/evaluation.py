@@ -92,10 +92,13 @@ def slice_metrics(
     threshold: float,
     confidence: float,
     calibration_bins: int,
+    order: np.ndarray | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Metrics per named slice; a slice too small or with one class is kept, marked skipped."""
+    """Metrics per named slice; a slice too small or with one class is kept, marked skipped.
+    ``order``: ``np.argsort(y_score)`` if the caller has it; one sort serves every slice."""
     y = np.asarray(y_true).astype(bool)
-    order = np.argsort(y_score)  # one sort serves every slice (subset_order)
+    if order is None:
+        order = np.argsort(y_score)
     out: dict[str, dict[str, Any]] = {}
     for name, predicate in slices.items():
         mask = predicate.mask(frame)

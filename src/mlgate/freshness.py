@@ -37,6 +37,7 @@ def stale_paths(lock_path: str | Path, stages: Iterable[str], root: str | Path =
     if not isinstance(locked, dict):
         raise ArtifactError(f"{lock_path} is not a DVC lock file: no 'stages' mapping")
     stale: list[str] = []
+    hashed: dict[Path, str] = {}  # a file shared by stages (the holdout: 4 of them) is read once
     for stage in stages:
         entry = locked.get(stage)
         if entry is None:
@@ -53,6 +54,9 @@ def stale_paths(lock_path: str | Path, stages: Iterable[str], root: str | Path =
             path = root / rel
             if not path.is_file():
                 stale.append(f"{rel} (missing)")
-            elif file_md5(path) != md5:
-                stale.append(rel)
+            else:
+                if path not in hashed:
+                    hashed[path] = file_md5(path)
+                if hashed[path] != md5:
+                    stale.append(rel)
     return sorted(set(stale))

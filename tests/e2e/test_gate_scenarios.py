@@ -51,6 +51,18 @@ def _promote_tag(repo: PipelineRepo, commit: str) -> None:
     gto.api.assign(str(repo.path), "churn-model", "prod", ref=commit)
 
 
+def _tamper_champion_cache(repo: PipelineRepo, commit: str, stage: str, path: str) -> None:
+    """Flip one byte of ``path`` (an out of ``stage``) in the DVC cache entry ``commit`` locked:
+    same size, different content, so only the hash can tell."""
+    lock = yaml.safe_load(repo.git("show", f"{commit}:dvc.lock").stdout)
+    md5 = next(o["md5"] for o in lock["stages"][stage]["outs"] if o["path"] == path)
+    cached = repo.path / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:]
+    cached.chmod(0o644)  # DVC keeps cache files read-only
+    data = bytearray(cached.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    cached.write_bytes(bytes(data))
+
+
 def _check(gate: dict, name: str) -> dict:
     return next(c for c in gate["checks"] if c["name"] == name)
 
@@ -108,15 +120,7 @@ def test_validation_failure_stops_the_pipeline_before_the_gate(scenario):
 
 def test_tampered_champion_model_rejects(scenario):
     repo, weak, _ = scenario
-    lock = yaml.safe_load(repo.git("show", f"{weak}:dvc.lock").stdout)
-    md5 = next(
-        o["md5"] for o in lock["stages"]["train"]["outs"] if o["path"] == "models/model.joblib"
-    )
-    cached = repo.path / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:]
-    cached.chmod(0o644)
-    data = bytearray(cached.read_bytes())
-    data[len(data) // 2] ^= 0xFF  # same size, different content: only the hash can tell
-    cached.write_bytes(bytes(data))
+    _tamper_champion_cache(repo, weak, "train", "models/model.joblib")
     # Re-scoring is the path that loads the champion's model (same holdout would reuse scores).
     repo.set_params({"gate.champion.ref": weak, "gate.champion.reuse_scores": False})
     repo.repro()
@@ -187,17 +191,7 @@ def test_champion_scores_are_reused_only_when_provably_the_same(scenario):
     assert rescored.pop("champion_scores") == "re-scored (gate.champion.reuse_scores: false)"
     assert rescored == reused  # the committed scores are exactly what re-scoring gives
 
-    lock = yaml.safe_load(repo.git("show", f"{weak}:dvc.lock").stdout)
-    md5 = next(
-        o["md5"]
-        for o in lock["stages"]["evaluate"]["outs"]
-        if o["path"] == "data/holdout_predictions.parquet"
-    )
-    cached = repo.path / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:]
-    cached.chmod(0o644)
-    data = bytearray(cached.read_bytes())
-    data[len(data) // 2] ^= 0xFF
-    cached.write_bytes(bytes(data))
+    _tamper_champion_cache(repo, weak, "evaluate", "data/holdout_predictions.parquet")
     repo.set_params({"gate.champion.reuse_scores": True})
     repo.repro("--force", "gate")  # params as in the first run: DVC's run-cache would restore it
     gate = repo.metrics("gate")
