@@ -297,7 +297,8 @@ def refresh_code(repo: PipelineRepo) -> None:
     for name in ("src", "stages", "contracts"):
         shutil.rmtree(repo.path / name)
         shutil.copytree(REPO_ROOT / name, repo.path / name, ignore=IGNORED)
-    for name in ("dvc.yaml", "params.yaml"):
+    for name in (*DVC_FILES, "params.yaml"):  # a kept build may predate a new dvc.yaml file
+        (repo.path / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(REPO_ROOT / name, repo.path / name)
     repo.set_params({"generate.n_rows": rows})
     if wrapped:

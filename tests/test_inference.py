@@ -13,6 +13,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
+from mlgate import inference, tree_scoring
 from mlgate.features import FeatureSpec
 from mlgate.inference import predict_proba
 from mlgate.model import ESTIMATORS, build_pipeline
@@ -65,6 +66,17 @@ def fitted() -> dict[str, Pipeline]:
     return out
 
 
+@pytest.fixture(scope="module", params=["per-row", "large-frame"])
+def paths(request: pytest.FixtureRequest):
+    """Run a parity test twice: as is, and with the large-frame paths (factorized strings,
+    tree tables) taken at any size, so small hypothesis frames test them too."""
+    with pytest.MonkeyPatch.context() as patch:
+        if request.param == "large-frame":
+            patch.setattr(inference, "FACTORIZE_ROWS", 1)
+            patch.setattr(tree_scoring, "MIN_ROWS", 1)
+        yield request.param
+
+
 def assert_same(pipe: Pipeline, X: pd.DataFrame) -> None:
     fast, slow = predict_proba(pipe, X), pipe.predict_proba(X)
     assert fast.dtype == slow.dtype and fast.shape == slow.shape
@@ -96,14 +108,34 @@ def vary(frame: pd.DataFrame, data: st.DataObject) -> pd.DataFrame:
 @pytest.mark.parametrize("estimator", ESTIMATOR_NAMES)
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), n=st.sampled_from([1, 2, 7, 100]), seed=st.integers(0, 10_000))
-def test_fast_path_equals_predict_proba_bit_for_bit(fitted, estimator, data, n, seed):
+def test_fast_path_equals_predict_proba_bit_for_bit(fitted, paths, estimator, data, n, seed):
     frame = make_frame(n, seed=seed).drop(columns="target")
     assert_same(fitted[estimator], vary(frame, data))
 
 
 @pytest.mark.parametrize("estimator", ESTIMATOR_NAMES)
-def test_many_rows_equal(fitted, estimator):
+def test_many_rows_equal(fitted, paths, estimator):
     assert_same(fitted[estimator], make_frame(3000, seed=5))
+
+
+def test_large_frame_takes_the_factorized_and_tree_paths(fitted, monkeypatch):
+    frame = make_frame(inference.FACTORIZE_ROWS + 7, seed=12)
+    frame.loc[::97, "plan"] = "weekly"  # unseen
+    frame.loc[::89, "plan"] = None
+    factorized, tables = [], []
+    real_factorize, real_tables = pd.factorize, tree_scoring.predict_proba
+    monkeypatch.setattr(
+        pd, "factorize", lambda *a, **k: factorized.append(1) or real_factorize(*a, **k)
+    )
+
+    def spy(est, columns):
+        tables.append(real_tables(est, columns) is not None)
+        return real_tables(est, columns)
+
+    monkeypatch.setattr(tree_scoring, "predict_proba", spy)
+    assert_same(fitted["hist_gradient_boosting"], frame)
+    assert len(factorized) == 1  # plan; tier holds floats, which factorize could merge wrongly
+    assert tables == [True]
 
 
 @pytest.mark.parametrize("estimator", ESTIMATOR_NAMES)
@@ -135,7 +167,7 @@ def test_shipped_pipeline_takes_every_shortcut(fitted, estimator, monkeypatch):
         pytest.param(lambda f: f[list(reversed(f.columns))], id="columns-reordered"),
     ],
 )
-def test_unusual_dtypes_and_orders_give_the_same_scores(fitted, change):
+def test_unusual_dtypes_and_orders_give_the_same_scores(fitted, paths, change):
     frame = change(make_frame(50, seed=9))
     for pipe in fitted.values():
         assert_same(pipe, frame)

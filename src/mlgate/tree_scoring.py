@@ -82,11 +82,14 @@ class _Tables:
             self.features.append((feature, thresholds, table))
         self.offsets = np.arange(n_trees, dtype=np.intp) * n_leaves
 
-    def raw_block(self, X: np.ndarray, baseline: float, out: np.ndarray) -> None:
-        """Sum of the leaf values (plus the baseline) for the rows of X, into ``out``."""
+    def raw_block(
+        self, columns: list[np.ndarray], start: int, baseline: float, out: np.ndarray
+    ) -> None:
+        """Sum of the leaf values (plus the baseline) for rows ``start:start + len(out)``."""
+        n = len(out)
         mask = None
         for feature, thresholds, table in self.features:
-            column = X[:, feature]
+            column = columns[feature][start : start + n]
             position = np.searchsorted(thresholds, column)
             position += np.isnan(column)  # NaN sorts last: len(thresholds) + 1, its own slot
             rows = table[position]
@@ -95,30 +98,34 @@ class _Tables:
             else:
                 mask &= rows
         if mask is None:  # no tree has a split: each is its single leaf, number 0
-            leaves = np.zeros((len(X), len(self.offsets)), dtype=np.intp)
+            leaves = np.zeros((n, len(self.offsets)), dtype=np.intp)
         else:
             leaves = _lowest_set_bit(mask)
-        terms = np.empty((len(self.offsets) + 1, len(X)), dtype=np.float64)
+        terms = np.empty((len(self.offsets) + 1, n), dtype=np.float64)
         terms[0] = baseline
         terms[1:] = self.values.ravel()[leaves + self.offsets].T
         # A running total down the tree axis, one tree after another, as scikit-learn adds
         # them. numpy sums pairwise (rounding differently) only along the fast axis in memory,
         # which the tree axis is not, unless the block is a single row: then sum in Python.
-        if len(X) == 1:
+        if n == 1:
             out[0] = functools.reduce(operator.add, terms[:, 0].tolist())
         else:
             np.add.reduce(terms, axis=0, out=out)
 
 
-def predict_proba(est: Any, X: Any) -> np.ndarray | None:
-    """``est.predict_proba(X)`` for a large float64 matrix, or None where not covered."""
+def predict_proba(est: Any, X: np.ndarray | list[np.ndarray]) -> np.ndarray | None:
+    """``est.predict_proba(X)`` for many rows, or None where not covered.
+
+    X is a float64 matrix, or its columns as a list of equally long 1-D float64 arrays (then
+    ``X[j]`` is feature j: the caller need not stack them).
+    """
+    columns = list(X.T) if isinstance(X, np.ndarray) and X.ndim == 2 else X
     if not (
         _predicts_as_sklearn(est)
-        and isinstance(X, np.ndarray)
-        and X.dtype == np.float64
-        and X.ndim == 2
-        and len(X) >= MIN_ROWS
-        and X.shape[1] == getattr(est, "n_features_in_", -1)
+        and isinstance(columns, list)
+        and len(columns) == getattr(est, "n_features_in_", -1)
+        and all(_float_column(c, len(columns[0])) for c in columns)
+        and len(columns[0]) >= MIN_ROWS
         and getattr(est, "n_trees_per_iteration_", 0) == 1
         and getattr(est, "_preprocessor", None) is None
         and getattr(est, "is_categorical_", None) is None
@@ -136,9 +143,13 @@ def predict_proba(est: Any, X: Any) -> np.ndarray | None:
     baseline = est._baseline_prediction
     if baseline.shape != (1, 1) or baseline.dtype != np.float64:
         return None
-    raw = np.empty((len(X), 1), dtype=np.float64, order="F")
-    _score_blocks(tables, X, float(baseline[0, 0]), raw[:, 0])
+    raw = np.empty((len(columns[0]), 1), dtype=np.float64, order="F")
+    _score_blocks(tables, columns, float(baseline[0, 0]), raw[:, 0])
     return est._loss.predict_proba(raw)
+
+
+def _float_column(column: Any, n: int) -> bool:
+    return isinstance(column, np.ndarray) and column.dtype == np.float64 and column.shape == (n,)
 
 
 _MASKS = (("uint16", 16), ("uint32", 32), ("uint64", 64))
@@ -155,13 +166,16 @@ def _predicts_as_sklearn(est: Any) -> bool:
     )
 
 
-def _score_blocks(tables: _Tables, X: np.ndarray, baseline: float, out: np.ndarray) -> None:
-    starts = range(0, len(X), BLOCK_ROWS)
+def _score_blocks(
+    tables: _Tables, columns: list[np.ndarray], baseline: float, out: np.ndarray
+) -> None:
+    n = len(out)
+    starts = range(0, n, BLOCK_ROWS)
 
     def run(part: range) -> None:
         for start in part:
-            stop = min(start + BLOCK_ROWS, len(X))
-            tables.raw_block(X[start:stop], baseline, out[start:stop])
+            stop = min(start + BLOCK_ROWS, n)
+            tables.raw_block(columns, start, baseline, out[start:stop])
 
     # numpy releases the GIL in every heavy step; the threads split the blocks, as
     # scikit-learn's OpenMP loop splits the rows (and obeys the same thread limits).
