@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -148,12 +149,14 @@ def _candidate_scores(params: Params, holdout: pd.DataFrame) -> np.ndarray | Mis
     return scores
 
 
-def main() -> None:
-    params = load_params()
+def _stale() -> list[str] | Missing:
     try:
-        stale: list[str] | Missing = stale_paths("dvc.lock", UPSTREAM)
+        return stale_paths("dvc.lock", UPSTREAM)
     except MlgateError as exc:
-        stale = Missing(str(exc))
+        return Missing(str(exc))
+
+
+def _decide(params: Params, freshness: Future[list[str] | Missing]) -> dict[str, Any]:
     rows = _holdout_rows(params)
     candidate = rows if isinstance(rows, Missing) else _candidate_scores(params, rows[0])
     champion: ChampionEvidence | Missing | None
@@ -162,16 +165,24 @@ def main() -> None:
     else:
         assert not isinstance(rows, Missing)
         champion = _champion_evidence(params, *rows, candidate)
-    decision = decide(
+    return decide(
         params.gate,
         validation=_read("metrics/validation.json", "validation metrics"),
         holdout=_read("metrics/holdout.json", "holdout metrics"),
         slices=_read("metrics/slices.json", "slice metrics"),
         behavioral=_read("metrics/behavioral.json", "behavioral results"),
         serving=_read("metrics/serving.json", "serving checks"),
-        stale=stale,
+        stale=freshness.result(),
         champion=champion,
     )
+
+
+def main() -> None:
+    params = load_params()
+    # Hashing the upstream files (the holdout, the model...) waits on the disk and on hashlib,
+    # both of which release the GIL: it runs beside the reading and scoring.
+    with ThreadPoolExecutor(1) as pool:
+        decision = _decide(params, pool.submit(_stale))
     write_json(OUT, decision)
     verdict = "PROMOTE" if decision["promote"] else "REJECT"
     log.info(

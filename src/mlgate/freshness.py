@@ -30,7 +30,9 @@ def stale_paths(lock_path: str | Path, stages: Iterable[str], root: str | Path =
     """Paths of ``stages`` whose content differs from dvc.lock (or that are not locked at all)."""
     lock_path, root = Path(lock_path), Path(root)
     try:
-        lock = yaml.safe_load(lock_path.read_text(encoding="utf-8")) or {}
+        # libyaml's loader when PyYAML has it: the same data, ~8x faster than pure Python.
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        lock = yaml.load(lock_path.read_text(encoding="utf-8"), Loader=loader) or {}  # noqa: S506
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise ArtifactError(f"{lock_path} cannot be read: {exc}") from exc
     locked = (lock.get("stages") or {}) if isinstance(lock, dict) else None
