@@ -10,9 +10,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import gto.api
+import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
+from mlgate.data.generate import true_logit
+from mlgate.data.split import holdout_mask
 from tests.e2e.conftest import REPO_ROOT, PipelineRepo
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
@@ -213,3 +217,40 @@ def test_gate_reruns_when_the_champion_moves(scenario):
     assert "Running stage 'gate'" in out.stdout
     assert repo.metrics("gate")["champion"]["commit"] == strong
     assert Path(repo.path / "metrics/champion.json").exists()
+
+
+def test_slice_collapse_rejects_although_overall_auc_rises(scenario):
+    """A labelling bug in one segment of the training rows only: enterprise customers' labels
+    ranked backwards, at their true churn rate. The candidate learns the reversal for that
+    segment, still beats the tenure-only champion overall, and must be rejected by name."""
+    repo, weak, _ = scenario
+    params = repo.read_params()
+    table = pd.read_parquet(repo.path / params["data"]["source"])
+    ids = table[params["data"]["id_column"]]
+    split = params["split"]
+    in_holdout = holdout_mask(ids, fraction=split["holdout_fraction"], salt=split["salt"])
+    buggy = np.flatnonzero(table["is_enterprise"].to_numpy() & ~in_holdout)
+    churners = int(table["churned"].iloc[buggy].sum())
+    lowest_risk_first = buggy[np.argsort(true_logit(table.iloc[buggy]), kind="stable")]
+    table.loc[buggy, "churned"] = 0
+    table.loc[lowest_risk_first[:churners], "churned"] = 1
+    table.to_parquet(repo.path / "data/raw/customers.parquet")
+    repo.set_params(
+        {
+            "data.source": "data/raw/customers.parquet",
+            "gate.champion.ref": weak,
+            "gate.min_delta": 0.0,  # the overall rule passes: the slice alone must reject
+        }
+    )
+    repo.repro()
+    gate = repo.metrics("gate")
+    assert gate["promote"] is False
+    assert _check(gate, "auc_improvement")["passed"] is True
+    assert gate["comparison"]["auc_delta"] > 0  # overall AUC rose, paired on the same rows
+    regression = _check(gate, "slice_regression[enterprise]")
+    assert regression["passed"] is False
+    assert "enterprise" in regression["reason"]
+    # Only the segment and the slice inside it regress; every other slice holds.
+    regressed = {c["name"] for c in gate["checks"] if c["name"].startswith("slice_regression")}
+    regressed = {name for name in regressed if not _check(gate, name)["passed"]}
+    assert regressed == {"slice_regression[enterprise]", "slice_regression[new_enterprise]"}
