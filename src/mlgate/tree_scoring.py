@@ -15,6 +15,9 @@ of a block of rows at once:
   which compares exactly as the tree does: ``x <= threshold``; NaN has its own slot and
   follows ``missing_go_to_left``).
 
+Blocks of rows are split over threads (numpy releases the GIL) and reuse their buffers. 150
+trees x 1e6 rows: 0.8 s on one core, 0.5 s on two, against scikit-learn's 5.9 s and 3.0 s.
+
 The leaf values are then added in scikit-learn's order, ``baseline + tree 1 + tree 2 + ...``
 in float64, and turned into probabilities by the model's own loss, so the result equals
 ``predict_proba`` exactly (tests/test_tree_scoring.py compares them with ``array_equal``).
@@ -38,19 +41,21 @@ __all__ = ["MIN_ROWS", "predict_proba"]
 # Below this many rows scikit-learn's own walk is fast enough and building the tables
 # (about 15 ms for 150 trees) would not pay off.
 MIN_ROWS = 20_000
-# Rows per block: the per-feature gathers of a block (rows x trees masks) stay in L2 cache.
-BLOCK_ROWS = 1024
-_LOWEST_BIT_16 = None  # built on first use: index of the lowest set bit of every uint16
+# Rows per block, measured on 2 cores at 1e6 rows x 150 trees: 512 rows 0.71 s, 1024 0.60 s,
+# 2048 0.50 s, 4096 0.53 s. Smaller blocks spend more time in Python calls, larger ones
+# fall out of cache.
+BLOCK_ROWS = 2048
 
 
 class _Tables:
     """The fitted trees as per-feature QuickScorer tables."""
 
-    def __init__(self, predictors: list[Any], mask_dtype: np.dtype, n_leaves: int) -> None:
+    def __init__(self, predictors: list[Any], mask_dtype: np.dtype, baseline: float) -> None:
         n_trees = len(predictors)
         self.mask_dtype = mask_dtype
-        self.leaf_width = n_leaves
-        self.values = np.zeros((n_trees, n_leaves), dtype=np.float64)
+        self.baseline = baseline
+        width = np.iinfo(mask_dtype).bits
+        self.values = np.zeros((n_trees, width), dtype=np.float64)
         splits: dict[int, list[tuple[int, float, bool, int]]] = {}
         for tree, predictor in enumerate(predictors):
             nodes = predictor.nodes
@@ -80,37 +85,60 @@ class _Tables:
                 if not missing_left:
                     table[nan_slot, tree] &= keep
             self.features.append((feature, thresholds, table))
-        self.offsets = np.arange(n_trees, dtype=np.intp) * n_leaves
+        # Flat index of tree t's leaf k in values: t * width + k.
+        self.offsets = (np.arange(n_trees, dtype=np.intp) * width)[:, None]
 
-    def raw_block(
-        self, columns: list[np.ndarray], start: int, baseline: float, out: np.ndarray
-    ) -> None:
-        """Sum of the leaf values (plus the baseline) for rows ``start:start + len(out)``."""
-        n = len(out)
-        mask = None
-        for feature, thresholds, table in self.features:
-            column = columns[feature][start : start + n]
-            position = np.searchsorted(thresholds, column)
-            position += np.isnan(column)  # NaN sorts last: len(thresholds) + 1, its own slot
-            rows = table[position]
-            if mask is None:
-                mask = rows
-            else:
-                mask &= rows
-        if mask is None:  # no tree has a split: each is its single leaf, number 0
-            leaves = np.zeros((n, len(self.offsets)), dtype=np.intp)
-        else:
-            leaves = _lowest_set_bit(mask)
-        terms = np.empty((len(self.offsets) + 1, n), dtype=np.float64)
-        terms[0] = baseline
-        terms[1:] = self.values.ravel()[leaves + self.offsets].T
-        # A running total down the tree axis, one tree after another, as scikit-learn adds
-        # them. numpy sums pairwise (rounding differently) only along the fast axis in memory,
-        # which the tree axis is not, unless the block is a single row: then sum in Python.
-        if n == 1:
-            out[0] = functools.reduce(operator.add, terms[:, 0].tolist())
-        else:
-            np.add.reduce(terms, axis=0, out=out)
+
+class _Workspace:
+    """One thread's buffers, reused for every block: allocating the ~3 MB a block needs,
+    fresh from the OS each time, costs more than the arithmetic (page faults)."""
+
+    def __init__(self, tables: _Tables) -> None:
+        n_trees = len(tables.offsets)
+        self.position = np.empty(BLOCK_ROWS, dtype=np.intp)
+        self.nan = np.empty(BLOCK_ROWS, dtype=bool)
+        self.mask = np.empty((BLOCK_ROWS, n_trees), dtype=tables.mask_dtype)
+        self.rows = np.empty_like(self.mask)
+        self.mask_t = np.empty((n_trees, BLOCK_ROWS), dtype=tables.mask_dtype)
+        self.lowest = np.empty_like(self.mask_t)
+        self.leaf = np.empty((n_trees, BLOCK_ROWS), dtype=np.intp)
+        self.terms = np.empty((n_trees + 1, BLOCK_ROWS), dtype=np.float64)
+        self.terms[0] = tables.baseline
+
+
+def _raw_block(
+    tables: _Tables, space: _Workspace, columns: list[np.ndarray], start: int, out: np.ndarray
+) -> None:
+    """Sum of the leaf values (plus the baseline) for rows ``start:start + len(out)``."""
+    n = len(out)
+    position, nan, mask = space.position[:n], space.nan[:n], space.mask[:n]
+    mask_t, lowest, leaf = space.mask_t[:, :n], space.lowest[:, :n], space.leaf[:, :n]
+    mask.fill(np.iinfo(tables.mask_dtype).max)  # no split at all: every tree's leaf 0
+    for feature, thresholds, table in tables.features:
+        column = columns[feature][start : start + n]
+        position[:] = np.searchsorted(thresholds, column)
+        np.isnan(column, out=nan)
+        position += nan  # NaN sorts last: len(thresholds) + 1, its own slot
+        rows = space.rows[:n]
+        np.take(table, position, axis=0, out=rows, mode="clip")  # positions are in range
+        np.bitwise_and(mask, rows, out=mask)
+    # Trees by rows from here, so that the sum below runs down the tree axis.
+    np.copyto(mask_t, mask.T)
+    # Exit leaf = index of the lowest set bit = popcount((m & -m) - 1).
+    np.negative(mask_t, out=lowest)
+    np.bitwise_and(lowest, mask_t, out=lowest)
+    np.subtract(lowest, 1, out=lowest)
+    np.bitwise_count(lowest, out=leaf)
+    leaf += tables.offsets
+    terms = space.terms[:, :n]
+    np.take(tables.values.ravel(), leaf, out=terms[1:], mode="clip")
+    # A running total down the tree axis, one tree after another, as scikit-learn adds them.
+    # numpy sums pairwise (rounding differently) along the axis it loops over innermost,
+    # which is the rows axis here, unless the block is a single row: then sum in Python.
+    if n == 1:
+        out[0] = functools.reduce(operator.add, terms[:, 0].tolist())
+    else:
+        np.add.reduce(terms, axis=0, out=out)
 
 
 def predict_proba(est: Any, X: np.ndarray | list[np.ndarray]) -> np.ndarray | None:
@@ -136,15 +164,15 @@ def predict_proba(est: Any, X: np.ndarray | list[np.ndarray]) -> np.ndarray | No
     if not predictors or any(p.nodes["is_categorical"].any() for p in predictors):
         return None
     n_leaves = max(int(p.nodes["is_leaf"].sum()) for p in predictors)
-    mask_dtype = next((np.dtype(d) for d, w in _MASKS if n_leaves <= w), None)
+    mask_dtype = next((np.dtype(d) for d in _MASKS if n_leaves <= np.iinfo(d).bits), None)
     if mask_dtype is None:
         return None
-    tables = _Tables(predictors, mask_dtype, n_leaves)
     baseline = est._baseline_prediction
     if baseline.shape != (1, 1) or baseline.dtype != np.float64:
         return None
+    tables = _Tables(predictors, mask_dtype, float(baseline[0, 0]))
     raw = np.empty((len(columns[0]), 1), dtype=np.float64, order="F")
-    _score_blocks(tables, columns, float(baseline[0, 0]), raw[:, 0])
+    _score_blocks(tables, columns, raw[:, 0])
     return est._loss.predict_proba(raw)
 
 
@@ -152,7 +180,7 @@ def _float_column(column: Any, n: int) -> bool:
     return isinstance(column, np.ndarray) and column.dtype == np.float64 and column.shape == (n,)
 
 
-_MASKS = (("uint16", 16), ("uint32", 32), ("uint64", 64))
+_MASKS = ("uint16", "uint32", "uint64")  # a bit per leaf: up to 64 leaves
 
 
 def _predicts_as_sklearn(est: Any) -> bool:
@@ -166,16 +194,14 @@ def _predicts_as_sklearn(est: Any) -> bool:
     )
 
 
-def _score_blocks(
-    tables: _Tables, columns: list[np.ndarray], baseline: float, out: np.ndarray
-) -> None:
+def _score_blocks(tables: _Tables, columns: list[np.ndarray], out: np.ndarray) -> None:
     n = len(out)
     starts = range(0, n, BLOCK_ROWS)
 
     def run(part: range) -> None:
+        space = _Workspace(tables)
         for start in part:
-            stop = min(start + BLOCK_ROWS, n)
-            tables.raw_block(columns, start, baseline, out[start:stop])
+            _raw_block(tables, space, columns, start, out[start : start + BLOCK_ROWS])
 
     # numpy releases the GIL in every heavy step; the threads split the blocks, as
     # scikit-learn's OpenMP loop splits the rows (and obeys the same thread limits).
@@ -207,18 +233,3 @@ def _leaf_layout(nodes: np.ndarray) -> tuple[list[int], dict[int, tuple[int, int
             left_leaves[node] = (first, len(leaves))
             stack.append((int(nodes["right"][node]), None))
     return leaves, left_leaves
-
-
-def _lowest_set_bit(mask: np.ndarray) -> np.ndarray:
-    """Index of the lowest set bit of each element (each has at least one: the exit leaf)."""
-    global _LOWEST_BIT_16
-    if mask.dtype == np.uint16:
-        if _LOWEST_BIT_16 is None:
-            values = np.arange(1, 1 << 16)
-            table = np.zeros(1 << 16, dtype=np.uint8)
-            table[1:] = np.frexp((values & -values).astype(np.float64))[1] - 1
-            _LOWEST_BIT_16 = table
-        return _LOWEST_BIT_16[mask]
-    # Isolate the lowest bit (a power of two, exact in float64) and read its exponent.
-    lowest = mask & (~mask + mask.dtype.type(1))
-    return np.frexp(lowest.astype(np.float64))[1] - 1
