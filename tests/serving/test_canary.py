@@ -275,7 +275,7 @@ def test_canary_command_rolls_back_a_bad_candidate(tmp_path: Path, registry_repo
     assert resolve_champion(repo, ChampionParams()).version == "v0.0.1"
     written = json.loads((tmp_path / "canary.json").read_text())
     assert written["decision"] == "rolled_back"
-    assert written["candidate"]["registry_version"] == "v0.0.2"
+    assert written["models"]["candidate"]["registry_version"] == "v0.0.2"
     assert "rolled back" in (tmp_path / "canary.md").read_text()
 
     shadow = cli_entry.shadow(
@@ -288,4 +288,9 @@ def test_canary_command_rolls_back_a_bad_candidate(tmp_path: Path, registry_repo
         params_path=params,
     )
     assert shadow["n_requests"] == 30 and shadow["disagreement_rate"] > 0
+    written = json.loads((tmp_path / "shadow.json").read_text())
+    # Which models ran, beside the per-model traffic sections of the same names.
+    assert written["models"]["champion"]["registry_version"] == "v0.0.1"
+    assert written["models"]["candidate"]["registry_version"] == "v0.0.2"
+    assert written["champion"]["n_ok"] == 30 and written["candidate"]["latency_ms"]["n"] > 0
     assert (tmp_path / "shadow.md").read_text().startswith("## Shadow replay")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -170,6 +170,33 @@ def _read_log(requests: str | Path) -> list[bytes]:
         return parse_request_log(fh, source=str(path))
 
 
+def _write_run(
+    out: str | Path,
+    markdown: str | Path,
+    outcome: dict[str, Any],
+    render: Callable[..., str],
+    *,
+    services: tuple[Any, Any],
+    mode: str,
+    requests: str | Path,
+) -> dict[str, Any]:
+    """Write a shadow or canary run: the outcome plus which models ran, as JSON and Markdown.
+
+    The models' identities sit under ``models``: the outcome has per-model sections named
+    ``champion`` and ``candidate`` of its own (traffic, latencies).
+    """
+    champion, candidate = (service.identity for service in services)
+    result = {
+        "models": {"champion": champion.to_dict(), "candidate": candidate.to_dict()},
+        "mode": mode,
+        "requests": str(requests),
+        **outcome,
+    }
+    write_json(out, result)
+    write_text(markdown, render(outcome, champion=champion.version, candidate=candidate.version))
+    return result
+
+
 def shadow(
     requests: str | Path,
     *,
@@ -195,21 +222,14 @@ def shadow(
         router = ShadowRouter(champ, cand)
         replay(bodies, router)
         summary = summarise_shadow(router.observations, threshold=cut)
-    result = {
-        "champion": champ_service.identity.to_dict(),
-        "candidate": cand_service.identity.to_dict(),
-        "mode": mode,
-        "requests": str(requests),
-        **summary,
-    }
-    write_json(out, result)
-    write_text(
+    result = _write_run(
+        out,
         markdown,
-        shadow_markdown(
-            summary,
-            champion=champ_service.identity.version,
-            candidate=cand_service.identity.version,
-        ),
+        summary,
+        shadow_markdown,
+        services=(champ_service, cand_service),
+        mode=mode,
+        requests=requests,
     )
     rate = summary["disagreement_rate"]
     log.info(
@@ -275,21 +295,14 @@ def canary(
             if not rollback
             else f"champion {champion!r} has no GTO version; only traffic was returned to it"
         )
-    result = {
-        "champion": champ_service.identity.to_dict(),
-        "candidate": cand_service.identity.to_dict(),
-        "mode": mode,
-        "requests": str(requests),
-        **result,
-    }
-    write_json(out, result)
-    write_text(
+    result = _write_run(
+        out,
         markdown,
-        canary_markdown(
-            result,
-            champion=champ_service.identity.version,
-            candidate=cand_service.identity.version,
-        ),
+        result,
+        canary_markdown,
+        services=(champ_service, cand_service),
+        mode=mode,
+        requests=requests,
     )
     log.info(
         f"canary: {result['decision']} (final share {result['final_share']:.0%}); "
