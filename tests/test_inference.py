@@ -66,15 +66,15 @@ def fitted() -> dict[str, Pipeline]:
     return out
 
 
-@pytest.fixture(scope="module", params=["per-row", "large-frame"])
-def paths(request: pytest.FixtureRequest):
+@pytest.fixture(params=["per-row", "large-frame"])
+def paths(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Run a parity test twice: as is, and with the large-frame paths (factorized strings,
-    tree tables) taken at any size, so small hypothesis frames test them too."""
-    with pytest.MonkeyPatch.context() as patch:
-        if request.param == "large-frame":
-            patch.setattr(inference, "FACTORIZE_ROWS", 1)
-            patch.setattr(tree_scoring, "MIN_ROWS", 1)
-        yield request.param
+    tree tables) taken at any size, so small hypothesis frames test them too. Function
+    scope, so the patch never outlives the test that asked for it."""
+    if request.param == "large-frame":
+        monkeypatch.setattr(inference, "FACTORIZE_ROWS", 1)
+        monkeypatch.setattr(tree_scoring, "MIN_ROWS", 1)
+    return request.param
 
 
 def assert_same(pipe: Pipeline, X: pd.DataFrame) -> None:
@@ -106,7 +106,12 @@ def vary(frame: pd.DataFrame, data: st.DataObject) -> pd.DataFrame:
 
 
 @pytest.mark.parametrize("estimator", ESTIMATOR_NAMES)
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=40,
+    deadline=None,
+    # `paths` patches two constants, the same for every example: nothing to reset between them.
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(data=st.data(), n=st.sampled_from([1, 2, 7, 100]), seed=st.integers(0, 10_000))
 def test_fast_path_equals_predict_proba_bit_for_bit(fitted, paths, estimator, data, n, seed):
     frame = make_frame(n, seed=seed).drop(columns="target")
@@ -119,9 +124,10 @@ def test_many_rows_equal(fitted, paths, estimator):
 
 
 def test_large_frame_takes_the_factorized_and_tree_paths(fitted, monkeypatch):
-    frame = make_frame(inference.FACTORIZE_ROWS + 7, seed=12)
-    frame.loc[::97, "plan"] = "weekly"  # unseen
-    frame.loc[::89, "plan"] = None
+    # The shipped thresholds, not patched ones: a real large frame takes both paths.
+    frame = make_frame(max(inference.FACTORIZE_ROWS, tree_scoring.MIN_ROWS) + 7, seed=12)
+    frame.loc[1::97, "plan"] = "weekly"  # unseen
+    frame.loc[2::89, "plan"] = None
     factorized, tables = [], []
     real_factorize, real_tables = pd.factorize, tree_scoring.predict_proba
     monkeypatch.setattr(

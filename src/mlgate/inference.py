@@ -56,11 +56,14 @@ def predict_proba(pipeline: Any, X: pd.DataFrame) -> np.ndarray:
     if parts is None:
         return pipeline.predict_proba(X)
     final = pipeline.steps[-1][1]
-    # Large frames of a gradient-boosted model: its trees as bit-vector tables, same result.
-    # They read the feature columns where they are, without the stacked copy.
-    columns = [part[:, j] for part in parts for j in range(part.shape[1])]
-    proba = tree_scoring.predict_proba(final, columns)
-    return final.predict_proba(np.hstack(parts)) if proba is None else proba
+    if len(X) >= tree_scoring.MIN_ROWS:
+        # A gradient-boosted model's trees as bit-vector tables, same result; they read the
+        # feature columns where they are, without the stacked copy.
+        columns = [part[:, j] for part in parts for j in range(part.shape[1])]
+        proba = tree_scoring.predict_proba(final, columns)
+        if proba is not None:
+            return proba
+    return final.predict_proba(np.hstack(parts))
 
 
 def _is_fast_pipeline(pipeline: Any) -> bool:

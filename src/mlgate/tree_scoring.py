@@ -34,7 +34,14 @@ from typing import Any
 
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
+
+try:  # private: obeys OMP_NUM_THREADS and threadpoolctl limits, as scikit-learn's predict does
+    from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
+except ImportError:  # moved in some release: one thread is slower but just as exact
+
+    def _openmp_effective_n_threads() -> int:
+        return 1
+
 
 __all__ = ["MIN_ROWS", "predict_proba"]
 

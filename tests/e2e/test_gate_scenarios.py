@@ -230,10 +230,12 @@ def test_slice_collapse_rejects_although_overall_auc_rises(scenario):
     split = params["split"]
     in_holdout = holdout_mask(ids, fraction=split["holdout_fraction"], salt=split["salt"])
     buggy = np.flatnonzero(table["is_enterprise"].to_numpy() & ~in_holdout)
-    churners = int(table["churned"].iloc[buggy].sum())
+    churned = table["churned"].to_numpy().copy()
     lowest_risk_first = buggy[np.argsort(true_logit(table.iloc[buggy]), kind="stable")]
-    table.loc[buggy, "churned"] = 0
-    table.loc[lowest_risk_first[:churners], "churned"] = 1
+    churners = int(churned[buggy].sum())
+    churned[buggy] = 0
+    churned[lowest_risk_first[:churners]] = 1
+    table["churned"] = churned
     table.to_parquet(repo.path / "data/raw/customers.parquet")
     repo.set_params(
         {
