@@ -26,7 +26,7 @@ import yaml
 
 from mlgate.champion import RevisionReader
 from mlgate.errors import MlgateError
-from mlgate.freshness import file_md5
+from mlgate.freshness import file_md5, parse_lock
 
 HOLDOUT = "data/holdout.parquet"
 PREDICTIONS = "data/holdout_predictions.parquet"
@@ -48,7 +48,7 @@ def committed_scores(
 ) -> np.ndarray | str:
     """The champion's committed holdout scores, aligned with ``holdout_ids``, or why not."""
     try:
-        lock = yaml.safe_load(reader.read_bytes("dvc.lock"))
+        lock = parse_lock(reader.read_bytes("dvc.lock"))
     except (MlgateError, yaml.YAMLError) as exc:
         return f"its dvc.lock cannot be read ({exc})"
     their_holdout = _locked_md5(lock, "evaluate", "deps", HOLDOUT)

@@ -36,7 +36,7 @@ from typing import Any
 import yaml
 
 from mlgate.errors import ArtifactError, MlgateError
-from mlgate.freshness import stale_paths
+from mlgate.freshness import parse_lock, stale_paths
 
 GATE_FILE = "metrics/gate.json"
 HOLDOUT_FILE = "metrics/holdout.json"
@@ -378,7 +378,7 @@ _ABSENT = object()
 def _work_tree_blockers(root: Path) -> list[str]:
     lock_path = root / LOCK_FILE
     try:
-        lock = yaml.safe_load(lock_path.read_text(encoding="utf-8")) or {}
+        lock = parse_lock(lock_path.read_text(encoding="utf-8")) or {}
         stages = list((lock.get("stages") or {}).keys())
         stale = stale_paths(lock_path, stages, root)
     except (OSError, yaml.YAMLError, ArtifactError) as exc:
