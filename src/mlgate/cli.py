@@ -49,7 +49,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from mlgate.serving.cli_entry import serve
 
     return serve(
-        args.model, host=args.host, port=args.port, workers=args.workers, params_path=args.params
+        args.model,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        allow_remote=args.allow_remote,
+        params_path=args.params,
     )
 
 
@@ -361,11 +366,21 @@ def build_parser() -> argparse.ArgumentParser:
         "serve",
         help="run the prediction API (FastAPI + uvicorn)",
         description="Serve a model behind POST /predict, GET /health and GET /version. MODEL is "
-        "a model directory (models), 'champion', or a git ref; the request schema comes from "
-        "the data contract. Loopback by default.",
+        "'champion' (the GTO stage holder), a GTO ref (churn-model#prod, churn-model@v0.0.2), "
+        "a commit, or a model directory (models; ./NAME forces a path). The request schema "
+        "comes from the data contract. Loopback only unless --allow-remote.",
     )
-    p.add_argument("--model", default="models", help="models dir, 'champion' or a git ref")
+    p.add_argument(
+        "--model",
+        default="models",
+        help="'champion', a GTO ref, a commit or a model dir (%(default)s)",
+    )
     p.add_argument("--host", default="127.0.0.1", help="bind address (%(default)s)")
+    p.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="allow a non-loopback --host (the API has no authentication or TLS)",
+    )
     p.add_argument("--port", type=int, default=8000, help="port (%(default)s)")
     p.add_argument("--workers", type=int, default=1, help="uvicorn workers (%(default)s)")
     p.add_argument("--params", default="params.yaml", help="params file (%(default)s)")
@@ -386,7 +401,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(
             "--champion",
             default="champion",
-            help="'champion' (GTO stage), a git ref or a models dir (%(default)s)",
+            help="'champion' (GTO stage), a GTO ref, a commit or a model dir (%(default)s)",
         )
         p.add_argument("--candidate", default="models", help="candidate model (%(default)s)")
         p.add_argument("--out", default=f"metrics/{name}.json", help="JSON (%(default)s)")

@@ -137,7 +137,7 @@ def test_loading_refuses_a_tampered_model(tmp_path: Path, model_dir: Path) -> No
     (bad / "model.joblib").write_bytes(bytes(data))
     with pytest.raises(ArtifactError, match="sha256"):
         load_service(str(bad), root=tmp_path, contract=str(CONTRACT))
-    with pytest.raises(ArtifactError, match="neither a model file"):
+    with pytest.raises(ArtifactError, match="neither a model path"):
         load_service("no-such-ref", root=tmp_path, contract=str(CONTRACT))
 
 

@@ -7,7 +7,9 @@ branch) instead of one error per bad field. The OpenAPI document still shows the
 
 Scoring runs inline in the event loop: it is CPU-bound and holds the GIL for most of its
 time, so a thread pool would add a hop without adding parallelism; throughput comes from
-uvicorn workers (processes). Request bodies are capped at ``max_body_bytes`` (413).
+uvicorn workers (processes). Request bodies are capped at ``max_body_bytes`` (413) while they
+arrive: a chunked upload has no Content-Length, so the body is counted chunk by chunk and
+refused as soon as it passes the cap, never held whole in memory.
 
 Run with ``uvicorn --factory mlgate.serving.app:app_from_env`` (what the serving stage and
 ``mlgate serve --workers N`` do); the model is loaded once per worker, at startup.
@@ -67,8 +69,8 @@ def create_app(
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > max_body_bytes:
             return _too_large(max_body_bytes)
-        body = await request.body()
-        if len(body) > max_body_bytes:
+        body = await _read_capped(request, max_body_bytes)
+        if body is None:
             return _too_large(max_body_bytes)
         return _json(service.predict_body(body))
 
@@ -87,6 +89,22 @@ def create_app(
     return app
 
 
+async def _read_capped(request: Request, limit: int) -> bytes | None:
+    """The body, or None as soon as more than ``limit`` bytes have arrived.
+
+    Stopping early leaves the rest unread; uvicorn then closes the connection after the 413
+    instead of reading on (its receive buffer is paused at 64 KiB), so memory stays bounded.
+    """
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def _too_large(limit: int) -> Response:
     detail = [
         {
@@ -98,7 +116,13 @@ def _too_large(limit: int) -> Response:
             "expected": f"at most {limit} bytes",
         }
     ]
-    return Response(json.dumps({"detail": detail}), status_code=413, media_type="application/json")
+    # Connection: close tells the client not to send the rest of an oversized upload.
+    return Response(
+        json.dumps({"detail": detail}),
+        status_code=413,
+        media_type="application/json",
+        headers={"connection": "close"},
+    )
 
 
 def app_from_env() -> FastAPI:

@@ -18,6 +18,7 @@ from typing import Any
 from mlgate import log
 from mlgate.errors import DataError, ParamsError
 from mlgate.io import write_json, write_text
+from mlgate.model_ref import resolve_model
 from mlgate.params import DriftKnobs, Params, build
 from mlgate.serving.canary import CanaryGuards, canary_markdown, registry_rollback, run_canary
 from mlgate.serving.client import Backend, HttpBackend, InProcessBackend
@@ -47,15 +48,26 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 8000,
     workers: int = 1,
+    allow_remote: bool = False,
     root: str | Path = ".",
     params_path: str | Path = "params.yaml",
 ) -> int:
-    """`mlgate serve`: run the API in the foreground until interrupted (Ctrl-C)."""
+    """`mlgate serve`: run the API in the foreground until interrupted (Ctrl-C).
+
+    A non-loopback ``host`` publishes the API to the network; it needs ``allow_remote``.
+    """
     import uvicorn
 
     from mlgate.serving.app import ENV_PREFIX, create_app
     from mlgate.serving.nodelay import PROTOCOL as NODELAY_PROTOCOL
+    from mlgate.serving.server import is_loopback
 
+    if not is_loopback(host) and not allow_remote:
+        raise ParamsError(
+            f"--host {host} is not a loopback address: the API has no authentication or TLS "
+            "and would be reachable from other machines; pass --allow-remote to serve on it "
+            "anyway (put it behind a proxy that adds both)"
+        )
     params, cfg = _params(params_path)
     contract = params.contract.path
     if workers > 1:
@@ -94,15 +106,9 @@ def serve(
 
 
 def _concrete_ref(model: str, root: str | Path, params: Params) -> str:
-    """'champion' -> the commit it resolves to now, so every worker serves the same model."""
-    if model != "champion":
-        return model
-    from mlgate.champion import resolve_champion
-
-    found = resolve_champion(root, params.gate.champion)
-    if found is None:
-        raise ParamsError("no champion to serve (gate.champion resolves to nothing)")
-    return found.commit
+    """``model`` as a name every server process resolves to the same model: the commit a ref
+    (or 'champion') points at now, or an absolute path."""
+    return resolve_model(model, root=root, champion=params.gate.champion).concrete
 
 
 @contextlib.contextmanager

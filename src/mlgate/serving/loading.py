@@ -1,12 +1,8 @@
 """Load the model to serve from a path or a git ref, always through the integrity check.
 
-``model`` names what to serve:
-
-* a directory holding ``model.joblib`` + ``model.json``, or a ``.joblib`` file with its
-  ``.json`` beside it (the candidate in the work tree: ``models``);
-* ``champion``: the commit GTO's stage (or the configured fallback) marks, as the gate sees it;
-* any other git ref (``churn-model@v1.0.0``, a branch, a commit): the model files as committed
-  there, read from git and the DVC cache, never from the work tree.
+``model`` is read by :func:`mlgate.model_ref.resolve_model` (the one reader of model names):
+``champion`` (the gate's champion), ``ARTIFACT#STAGE``, a git ref or commit, or a path. A model
+from a ref is read as committed there, from git and the DVC cache, never from the work tree.
 
 A model from a ref is validated with the contract committed at that ref (its own contract in
 production), falling back to the work tree's contract when the ref has none.
@@ -21,10 +17,11 @@ from typing import Any
 
 import pandera.pandas as pa
 
-from mlgate.champion import Champion, RevisionReader, resolve_champion, rev_parse
+from mlgate.champion import Champion, RevisionReader, rev_parse
 from mlgate.data.contract import load_contract
 from mlgate.errors import ArtifactError
 from mlgate.model import load_model, required_columns
+from mlgate.model_ref import resolve_model
 from mlgate.params import ChampionParams
 from mlgate.serving.schema import derive_request_schema
 from mlgate.serving.service import ModelIdentity, ScoringService
@@ -53,29 +50,30 @@ def load_service(
 ) -> ScoringService:
     """Resolve ``model`` (path, ``champion`` or git ref), verify and load it, derive its schema."""
     root = Path(root)
-    local = _local_path(model, root)
-    if local is not None:
-        model_path, meta_path = model_files(local)
+    cfg = champion or ChampionParams()
+    ref = resolve_model(model, root=root, champion=cfg)
+    if ref.path is not None:
+        model_path, meta_path = model_files(ref.path)
         pipeline, meta = load_model(model_path, meta_path)
         contract_path = Path(contract) if Path(contract).is_absolute() else root / contract
         identity = ModelIdentity(
             version=f"sha256:{meta['sha256'][:12]}",
             sha256=meta["sha256"],
             source="path",
-            ref=str(local),
+            ref=str(ref.path),
             commit=rev_parse(root, "HEAD"),
             contract=str(contract_path),
         )
         schema_source = load_contract(contract_path)
     else:
-        cfg = champion or ChampionParams()
-        resolved = _resolve_ref(model, root, cfg)
+        assert ref.champion is not None
+        resolved = ref.champion
         pipeline, meta, schema_source, contract_from = _load_at(root, resolved, contract)
         version = resolved.version or _gto_version(root, resolved.commit, cfg.artifact)
         identity = ModelIdentity(
             version=version or resolved.ref,
             sha256=meta["sha256"],
-            source="champion" if model == "champion" else "ref",
+            source=ref.kind,
             ref=resolved.ref,
             commit=resolved.commit,
             contract=contract_from,
@@ -85,31 +83,6 @@ def load_service(
         schema_source, required_columns(pipeline), max_records=max_records
     )
     return ScoringService(pipeline, meta, schema, identity, threads=threads)
-
-
-def _local_path(model: str, root: Path) -> Path | None:
-    for candidate in (Path(model), root / model):
-        if candidate.exists():
-            return candidate
-    return None
-
-
-def _resolve_ref(model: str, root: Path, cfg: ChampionParams) -> Champion:
-    if model == "champion":
-        found = resolve_champion(root, cfg)
-        if found is None:
-            raise ArtifactError(
-                f"no champion to serve: no GTO stage '{cfg.stage}' for '{cfg.artifact}' and no "
-                "champion ref or branch configured (gate.champion in params.yaml)"
-            )
-        return found
-    commit = rev_parse(root, model)
-    if commit is None:
-        raise ArtifactError(
-            f"model '{model}' is neither a model file or directory nor a git ref in {root}; "
-            "expected e.g. 'models', 'champion' or 'churn-model@v1.0.0'"
-        )
-    return Champion(ref=model, commit=commit, source="ref")
 
 
 def _load_at(

@@ -31,7 +31,7 @@ from mlgate.errors import MlgateError
 from mlgate.serving.app import ENV_PREFIX
 from mlgate.serving.nodelay import PROTOCOL as NODELAY_PROTOCOL
 
-__all__ = ["ServerError", "ServerHandle", "free_port", "running_server"]
+__all__ = ["ServerError", "ServerHandle", "free_port", "is_loopback", "running_server"]
 
 _PORT_RETRIES = 3
 _STOP_GRACE_S = 10.0
@@ -50,14 +50,19 @@ class ServerHandle:
     log_path: Path
 
 
-def _check_loopback(host: str) -> None:
+def is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 or 'localhost': reachable from this machine only."""
     if host == "localhost":
-        return
+        return True
     try:
-        if ipaddress.ip_address(host).is_loopback:
-            return
+        return ipaddress.ip_address(host).is_loopback
     except ValueError:
-        pass
+        return False  # a host name other than localhost may resolve to anything
+
+
+def _check_loopback(host: str) -> None:
+    if is_loopback(host):
+        return
     raise ValueError(
         f"host: expected a loopback address (127.0.0.1, ::1, localhost), got {host!r}"
     )
