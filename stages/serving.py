@@ -4,7 +4,9 @@ Starts the API on a free loopback port, then: holdout rows (single and batched) 
 data/holdout_predictions.parquet to serving.tolerance; a catalog of bad payloads must each get
 a 4xx naming the field; single-record and batch latency are measured. The server is stopped
 whatever happens. Exits 0 whatever the results (the gate judges metrics/serving.json);
-non-zero only when the checks cannot run (missing inputs, a server that never comes up).
+non-zero only when the checks cannot run (missing inputs, a server that never comes up) or
+produced no evidence (an empty holdout, or not one holdout row scored by the API: every
+request refused), which would otherwise reach the gate as a parity failure with no numbers.
 """
 
 from __future__ import annotations
@@ -18,12 +20,14 @@ from mlgate.errors import DataError
 from mlgate.io import read_json, write_json
 from mlgate.serving.client import frame_to_records
 from mlgate.serving.config import load_with_serving
+from mlgate.serving.evidence import NoEvidence
 from mlgate.serving.suite import run_against_server
 from mlgate.stage import run
 
 IN_HOLDOUT = "data/holdout.parquet"
 IN_PREDICTIONS = "data/holdout_predictions.parquet"
-IN_MODEL_DIR, IN_META = "models", "models/model.json"
+# "./": a path by model_ref's rules, even if a git ref is also called "models".
+IN_MODEL_DIR, IN_META = "./models", "models/model.json"
 OUT = "metrics/serving.json"
 
 
@@ -40,6 +44,11 @@ def main() -> None:
         if missing:
             raise DataError(f"{path}: lacks column(s) {missing}")
     n = min(cfg.parity_rows, len(holdout))
+    if n == 0:
+        raise NoEvidence(
+            f"no evidence: {IN_HOLDOUT} has {len(holdout)} rows and serving.parity_rows is "
+            f"{cfg.parity_rows}; the API cannot be checked on zero rows"
+        )
     rows = np.sort(np.random.default_rng(cfg.seed).choice(len(holdout), size=n, replace=False))
     sample = holdout.iloc[rows]
     scores = offline.drop_duplicates(id_col).set_index(id_col)["score"]
@@ -62,6 +71,13 @@ def main() -> None:
         expected=expected,
         cfg=cfg,
     )
+    parity = summary["parity"]
+    if parity["n_scored"] == 0:
+        raise NoEvidence(
+            f"no evidence: the API scored 0 of {parity['n_rows']} holdout rows "
+            f"({parity['n_failed_requests']} requests failed; first: {parity['first_failure']}); "
+            f"{OUT} was not written"
+        )
     summary["served_sha256_matches"] = (
         summary["model_sha256"] == read_json(IN_META, what="model metadata")["sha256"]
     )

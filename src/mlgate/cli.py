@@ -76,7 +76,7 @@ def cmd_shadow(args: argparse.Namespace) -> int:
     return 0
 
 
-CANARY_EXIT = {"completed": 0, "rolled_back": 1, "rollback_failed": 2}
+CANARY_EXIT = {"completed": 0, "rolled_back": 1, "rollback_failed": 2, "no_evidence": 3}
 
 
 def cmd_canary(args: argparse.Namespace) -> int:
@@ -93,7 +93,10 @@ def cmd_canary(args: argparse.Namespace) -> int:
         params_path=args.params,
     )
     decision = str(result.get("decision"))
-    out.print(f"canary: {decision} -> {args.out}, {args.markdown}")
+    if decision == "no_evidence":
+        log.error(f"canary: {result.get('no_evidence')}; wrote {args.out}, {args.markdown}")
+    else:
+        out.print(f"canary: {decision} -> {args.out}, {args.markdown}")
     return CANARY_EXIT.get(decision, 2)
 
 
@@ -105,6 +108,8 @@ def cmd_requests(args: argparse.Namespace) -> int:
         n_requests=args.n,
         records_per_request=args.records,
         seed=args.seed,
+        synthetic=args.synthetic,
+        data=args.data,
         params_path=args.params,
     )
     out.print(f"wrote {args.n} requests to {path}")
@@ -425,13 +430,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "requests",
-        help="write a synthetic request log (JSON lines) for shadow/canary",
-        description="Write a JSON-lines request log drawn from the synthetic generator.",
+        help="write a request log (JSON lines) for shadow/canary from the holdout rows",
+        description="Write a JSON-lines request log of rows drawn (seeded) from the holdout "
+        "(data/holdout.parquet: your data, as validated), without the label and checked "
+        "against the contract's request schema. --synthetic draws generated churn rows.",
     )
     p.add_argument("--out", required=True, help="file to write")
     p.add_argument("-n", type=int, default=1000, help="number of requests (%(default)s)")
     p.add_argument("--records", type=int, default=1, help="records per request (%(default)s)")
-    p.add_argument("--seed", type=int, help="generator seed (default: generate.seed + 1)")
+    p.add_argument("--data", default="data/holdout.parquet", help="rows to draw (%(default)s)")
+    p.add_argument(
+        "--synthetic", action="store_true", help="draw from the synthetic churn generator"
+    )
+    p.add_argument(
+        "--seed", type=int, help="draw seed (default: serving.seed; generate.seed if synthetic)"
+    )
     p.add_argument("--params", default="params.yaml", help="params file (%(default)s)")
     p.set_defaults(func=cmd_requests)
 

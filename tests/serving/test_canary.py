@@ -255,7 +255,7 @@ def test_canary_command_rolls_back_a_bad_candidate(tmp_path: Path, registry_repo
     shutil.copytree(registry_repo, repo)
     params = repo / "params.yaml"
     log = cli_entry.make_requests(
-        tmp_path / "requests.jsonl", n_requests=30, seed=5, params_path=params
+        tmp_path / "requests.jsonl", n_requests=30, seed=5, synthetic=True, params_path=params
     )
     result = cli_entry.canary(
         log,

@@ -14,8 +14,11 @@ guards are checked on the candidate's requests of that step:
 The first breach stops the rollout: traffic returns to the champion at once and ``rollback``
 (by default :func:`registry_rollback`: the GTO stage goes back to the champion's version) is
 called; the reasons and the time the rollback took are recorded. A step in which the
-candidate received no request is reported as not evaluated rather than as passed silently; the
-last step (100%) always has evidence.
+candidate received no request is reported as not evaluated rather than as passed silently.
+A step in which the candidate received requests but not one record could be compared (every
+request refused by both models, say) stops the rollout with the decision ``no_evidence``:
+traffic returns to the champion, the registry is not touched, and the counts are recorded.
+Only a rollout whose every step passed with evidence, the last (100%) included, completes.
 """
 
 from __future__ import annotations
@@ -67,6 +70,8 @@ def _step_stats(pairs: list[tuple[Reply, Reply]], threshold: float) -> dict[str,
     """Stats over (candidate, champion) replies to the same requests."""
     n = len(pairs)
     errors = sum(_candidate_error(c, k) for c, k in pairs)
+    refused = sum(400 <= c.status < 500 for c, _ in pairs)
+    champion_refused = sum(400 <= k.status < 500 for _, k in pairs)
     cand_scores: list[float] = []
     champ_scores: list[float] = []
     for c, k in pairs:
@@ -80,6 +85,8 @@ def _step_stats(pairs: list[tuple[Reply, Reply]], threshold: float) -> dict[str,
     return {
         "n_candidate": n,
         "candidate_errors": errors,
+        "candidate_4xx": refused,
+        "champion_4xx": champion_refused,
         "error_rate": errors / n if n else None,
         "p95_ms": latency["p95"],
         "n_records_compared": m,
@@ -167,6 +174,10 @@ def run_canary(
             if result["rollback"]["error"]:
                 result["decision"] = "rollback_failed"
             break
+        gap = _no_evidence(stats, k + 1, share)
+        if gap is not None:
+            result = {"decision": "no_evidence", "rollback": None, "no_evidence": gap}
+            break
     last = timeline[-1]
     return {
         **result,
@@ -186,6 +197,18 @@ def run_canary(
         "seconds": round(clock() - started, 4),
         "timeline": timeline,
     }
+
+
+def _no_evidence(stats: dict[str, Any], step: int, share: float) -> str | None:
+    """Why a step that sent the candidate traffic measured nothing, or None."""
+    if stats["n_candidate"] == 0 or stats["n_records_compared"] > 0:
+        return None
+    return (
+        f"no evidence at step {step} ({share:.0%}): the candidate got "
+        f"{stats['n_candidate']} requests and 0 records could be compared (candidate refused "
+        f"{stats['candidate_4xx']} with 4xx, champion refused {stats['champion_4xx']}); "
+        "the rollout stopped and traffic stays with the champion"
+    )
 
 
 def _roll_back(
@@ -272,7 +295,11 @@ def canary_markdown(result: dict[str, Any], *, champion: str, candidate: str) ->
     ]
     for t in result["timeline"]:
         breaches = ", ".join(b["guard"] for b in t["breaches"]) or (
-            "none" if t["evaluated"] else "not evaluated (no candidate request)"
+            "not evaluated (no candidate request)"
+            if not t["evaluated"]
+            else "no evidence (nothing compared)"
+            if t["n_records_compared"] == 0
+            else "none"
         )
         lines.append(
             f"| {t['step']} | {t['share']:.0%} | {t['n_candidate']} | "
@@ -286,6 +313,10 @@ def canary_markdown(result: dict[str, Any], *, champion: str, candidate: str) ->
         lines.append(
             "**Decision: completed** - the candidate serves 100% of traffic; no guard "
             "was breached."
+        )
+    elif decision == "no_evidence":
+        lines.append(
+            f"**Decision: no evidence** - {result['no_evidence']}. The registry was not touched."
         )
     else:
         rb = result["rollback"]

@@ -23,6 +23,7 @@ from mlgate.params import DriftKnobs, Params, build
 from mlgate.serving.canary import CanaryGuards, canary_markdown, registry_rollback, run_canary
 from mlgate.serving.client import Backend, HttpBackend, InProcessBackend
 from mlgate.serving.config import ServingParams, load_with_serving
+from mlgate.serving.evidence import NoEvidence, shadow_gap
 from mlgate.serving.loading import load_service
 from mlgate.serving.server import running_server
 from mlgate.serving.service import ScoringService
@@ -35,7 +36,9 @@ from mlgate.serving.shadow import (
     synthetic_request_log,
 )
 
-__all__ = ["canary", "make_requests", "serve", "shadow"]
+__all__ = ["HOLDOUT", "canary", "make_requests", "serve", "shadow"]
+
+HOLDOUT = "data/holdout.parquet"
 
 
 def _params(params_path: str | Path) -> tuple[Params, ServingParams]:
@@ -228,6 +231,8 @@ def shadow(
         router = ShadowRouter(champ, cand)
         replay(bodies, router)
         summary = summarise_shadow(router.observations, threshold=cut)
+    gap = shadow_gap(summary)
+    summary = {"evidence": gap is None, "no_evidence": gap, **summary}
     result = _write_run(
         out,
         markdown,
@@ -237,6 +242,8 @@ def shadow(
         mode=mode,
         requests=requests,
     )
+    if gap is not None:
+        raise NoEvidence(f"shadow: {gap}; wrote {out} and {markdown}")
     rate = summary["disagreement_rate"]
     log.info(
         f"shadow: {summary['n_records_compared']} records compared; decisions differ on "
@@ -323,26 +330,56 @@ def make_requests(
     n_requests: int = 1000,
     records_per_request: int = 1,
     seed: int | None = None,
+    synthetic: bool = False,
+    data: str | Path = HOLDOUT,
     drift: dict[str, Any] | None = None,
     params_path: str | Path = "params.yaml",
 ) -> Path:
-    """`mlgate requests`: write a JSON-lines request log from the synthetic generator.
+    """`mlgate requests`: write a JSON-lines request log.
 
-    ``drift`` has the shape of params.yaml's ``generate.drift`` (e.g.
-    ``{"numeric": {"tenure_months": {"shift": -6}}}``) and replaces it for this log.
+    By default the records are rows of ``data`` (the holdout: the pipeline's own data, which
+    passed the contract), without the label, each checked against the contract's request
+    schema. ``synthetic`` draws from the built-in churn generator instead; only then does
+    ``drift`` (the shape of params.yaml's ``generate.drift``) apply.
     """
-    params, _ = _params(params_path)
-    gen = params.generate
-    if seed is not None:
-        gen = replace(gen, seed=seed)
-    if drift is not None:
-        gen = replace(gen, drift=build(DriftKnobs, drift, "drift"))
-    lines = synthetic_request_log(
-        gen,
-        n_requests=n_requests,
-        records_per_request=records_per_request,
-        drop=(params.data.target,),
-    )
+    params, cfg = _params(params_path)
+    if drift is not None and not synthetic:
+        raise ParamsError("drift applies to synthetic requests only; pass --synthetic")
+    if not synthetic:
+        from mlgate.data.contract import load_contract
+        from mlgate.data.ingest import read_table
+        from mlgate.serving.traffic import table_request_log
+
+        if not Path(data).is_file():
+            raise DataError(
+                f"{data} does not exist; run `dvc repro split` (or `make repro`) first, pass "
+                "--data with a table of your rows, or --synthetic for generated churn rows"
+            )
+        lines, skipped = table_request_log(
+            read_table(data),
+            load_contract(params.contract.path),
+            n_requests=n_requests,
+            records_per_request=records_per_request,
+            seed=cfg.seed if seed is None else seed,
+            drop=(params.data.target,),
+            source=str(data),
+        )
+        origin = f"rows of {data}" + (
+            f" ({skipped} drawn rows skipped: the contract refuses them)" if skipped else ""
+        )
+    else:
+        gen = params.generate
+        if seed is not None:
+            gen = replace(gen, seed=seed)
+        if drift is not None:
+            gen = replace(gen, drift=build(DriftKnobs, drift, "drift"))
+        lines = synthetic_request_log(
+            gen,
+            n_requests=n_requests,
+            records_per_request=records_per_request,
+            drop=(params.data.target,),
+        )
+        origin = "the synthetic churn generator"
     write_text(out, "\n".join(lines) + "\n")
-    log.info(f"requests: wrote {n_requests} requests to {out}")
+    log.info(f"requests: wrote {n_requests} requests to {out} from {origin}")
     return Path(out)

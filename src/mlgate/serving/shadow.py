@@ -145,6 +145,7 @@ def shadow_markdown(summary: dict[str, Any], *, champion: str, candidate: str) -
     lines = [
         "## Shadow replay",
         "",
+        *([f"**{summary['no_evidence']}**", ""] if summary.get("no_evidence") else []),
         f"Champion `{champion}` answered {summary['n_requests']} replayed requests; candidate "
         f"`{candidate}` scored the same requests in the shadow (its answers reached no caller).",
         "",
