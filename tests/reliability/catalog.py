@@ -16,6 +16,7 @@ tables too. ``python -m tests.reliability.catalog`` prints the cases and their c
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -579,6 +580,156 @@ def metric_cases() -> Iterator[Case]:
     yield case("empty_file", _write(HOLDOUT_METRICS, b""), "empty")
 
 
+# --------------------------------------------------------------------------- serving evidence
+
+
+def _contract_refusing_every_row(root: Path) -> None:
+    """A city pattern no holdout row matches: the API refuses every parity request."""
+
+    def edit(contract: dict[str, Any]) -> None:
+        contract["columns"]["city"]["checks"] = [
+            {"pattern": r"^town_\d{3}$", "options": {"check_name": "str_matches"}}
+        ]
+
+    _edit_yaml(CONTRACT, edit)(root)
+
+
+def _empty_holdout(root: Path) -> None:
+    path = root / "data/holdout.parquet"
+    pd.read_parquet(path).iloc[:0].to_parquet(path, index=False)
+
+
+def serving_cases() -> Iterator[Case]:
+    """The serving stage has no evidence when not one holdout row was scored by the API."""
+    yield Case(
+        "serving_every_request_refused",
+        CONTRACT,
+        "serving",
+        _contract_refusing_every_row,
+        ("no evidence", "scored 0 of", "city"),
+    )
+    yield Case(
+        "serving_empty_holdout",
+        "data/holdout.parquet",
+        "serving",
+        _empty_holdout,
+        ("no evidence", "data/holdout.parquet", "0 rows"),
+    )
+
+
+@dataclass(frozen=True)
+class CommandCase:
+    """A real `mlgate` command in a copy of the reproduced pipeline, after ``prepare``.
+
+    ``prepare`` gets the repository root and a function running `mlgate` there. The command
+    must exit with ``exit_code``, print no traceback, and its output (stdout + stderr) must
+    contain every word of ``must_name``.
+    """
+
+    name: str
+    prepare: Callable[[Path, Callable[..., Any]], None]
+    command: tuple[str, ...]
+    exit_code: int
+    must_name: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+REQUESTS, REFUSED = "requests.jsonl", "refused.jsonl"
+
+
+def _log(root: Path, mlgate: Callable[..., Any]) -> None:
+    mlgate("requests", "--out", REQUESTS, "-n", "20")
+
+
+def _refused_log(root: Path, mlgate: Callable[..., Any]) -> None:
+    """Requests no model takes (tenure_months missing): what a mismatched log looks like."""
+    _log(root, mlgate)
+    lines = (root / REQUESTS).read_text(encoding="utf-8").splitlines()
+    bodies = [json.loads(line)["body"] for line in lines]
+    out = [
+        json.dumps({"body": {k: v for k, v in b.items() if k != "tenure_months"}}) for b in bodies
+    ]
+    (root / REFUSED).write_text("\n".join(out) + "\n", encoding="utf-8")
+
+
+def _promoted(root: Path, mlgate: Callable[..., Any]) -> None:
+    """`mlgate promote` the first reproduced commit; the champion is then GTO's prod holder
+    (params stop naming it), beside the repository's champion/ folder."""
+    _log(root, mlgate)
+    first = subprocess.run(
+        ["git", "rev-parse", "HEAD~1"], cwd=root, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    mlgate("promote", "--rev", first)
+    set_params(root, {"gate.champion.ref": ""})
+
+
+def _no_champion(root: Path, mlgate: Callable[..., Any]) -> None:
+    _log(root, mlgate)
+    set_params(root, {"gate.champion.ref": ""})
+
+
+def _branch_named_models(root: Path, mlgate: Callable[..., Any]) -> None:
+    _log(root, mlgate)
+    subprocess.run(["git", "branch", "models"], cwd=root, check=True, capture_output=True)
+
+
+def command_cases() -> Iterator[CommandCase]:
+    """Empty evidence and model names, through `mlgate shadow` / `canary`."""
+    models = ("--champion", "models")
+    yield CommandCase(
+        "shadow_every_request_refused",
+        _refused_log,
+        ("shadow", "--requests", REFUSED, *models),
+        2,
+        ("no evidence", "0 records compared in 20 requests", "20 refused with 4xx"),
+    )
+    yield CommandCase(
+        "canary_every_request_refused",
+        _refused_log,
+        ("canary", "--requests", REFUSED, *models),
+        3,
+        ("no evidence at step", "0 records could be compared"),
+    )
+    yield CommandCase(
+        "shadow_champion_keyword_beside_champion_folder",
+        _promoted,
+        ("shadow", "--requests", REQUESTS),
+        0,
+        ("20 records compared",),
+    )
+    yield CommandCase(
+        "canary_champion_keyword_beside_champion_folder",
+        _promoted,
+        ("canary", "--requests", REQUESTS),
+        0,
+        ("canary: completed",),
+    )
+    for ref in ("churn-model#prod", "churn-model@v0.0.1"):
+        yield CommandCase(
+            f"shadow_champion_as_{ref.replace('#', '_stage_').replace('@', '_version_')}",
+            _promoted,
+            ("shadow", "--requests", REQUESTS, "--champion", ref),
+            0,
+            ("20 records compared",),
+        )
+    yield CommandCase(
+        "shadow_without_a_champion",
+        _no_champion,
+        ("shadow", "--requests", REQUESTS),
+        2,
+        ("model 'champion'", "no champion yet", "mlgate promote"),
+    )
+    yield CommandCase(
+        "shadow_candidate_name_ambiguous",
+        _branch_named_models,
+        ("shadow", "--requests", REQUESTS, *models),
+        2,
+        ("ambiguous", "git ref 'models'", "'./models'"),
+    )
+
+
 # --------------------------------------------------------------------------- the catalog
 
 
@@ -590,6 +741,7 @@ def build_catalog() -> list[Case]:
         *spec_cases(),
         *model_cases(),
         *metric_cases(),
+        *serving_cases(),
     ]
     names = [c.name for c in cases]
     duplicates = sorted({n for n in names if names.count(n) > 1})
@@ -599,6 +751,7 @@ def build_catalog() -> list[Case]:
 
 
 CATALOG = build_catalog()
+COMMAND_CATALOG = list(command_cases())
 
 
 if __name__ == "__main__":
