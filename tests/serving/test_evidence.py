@@ -164,3 +164,14 @@ def test_requests_without_a_holdout_say_what_to_do(
     assert "data/holdout.parquet does not exist" in err and "--synthetic" in err
     assert _mlgate(workdir, "requests", "--out", "r.jsonl", "-n", "5", "--synthetic") == 0
     assert len((workdir / "r.jsonl").read_text().splitlines()) == 5
+
+
+@pytest.mark.parametrize("command", ["shadow", "canary"])
+def test_an_empty_request_log_is_no_traffic_not_a_pass(
+    workdir: Path, command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (workdir / "empty.jsonl").write_text("\n\n")
+    capsys.readouterr()
+    assert _mlgate(workdir, command, "--requests", "empty.jsonl", "--champion", "models") == 2
+    assert "empty.jsonl: no requests" in capsys.readouterr().err
+    assert not (workdir / "metrics" / f"{command}.json").exists()
