@@ -244,6 +244,9 @@ def shadow(
     )
     if gap is not None:
         raise NoEvidence(f"shadow: {gap}; wrote {out} and {markdown}")
+    refused = summary["champion"]["n_4xx"]
+    if refused:  # evidence, but from fewer requests than the log holds: say so
+        log.info(f"shadow: note: the champion refused {refused} of {len(bodies)} requests (4xx)")
     rate = summary["disagreement_rate"]
     log.info(
         f"shadow: {summary['n_records_compared']} records compared; decisions differ on "

@@ -379,7 +379,8 @@ def _linear_regex(pattern: str, column: str) -> Any:
     backreferences or lookaround; a contract using them cannot be served (ContractError).
     RE2's ``\\d`` and ``\\w`` are ASCII-only where Python's (and so pandera's) are Unicode;
     they are rewritten to Unicode classes (:func:`_python_classes`) so the API accepts what
-    the contract accepts. ``\\s`` and ``\\b`` stay ASCII (stricter than pandera).
+    the contract accepts. ``\\s`` and ``\\b`` stay ASCII, and ``$`` does not match before a
+    final newline as Python's does: there the API is stricter than pandera, never looser.
     """
     import re2
 
