@@ -348,41 +348,42 @@ def make_requests(
     params, cfg = _params(params_path)
     if drift is not None and not synthetic:
         raise ParamsError("drift applies to synthetic requests only; pass --synthetic")
-    if not synthetic:
-        from mlgate.data.contract import load_contract
-        from mlgate.data.ingest import read_table
-        from mlgate.serving.traffic import table_request_log
-
-        if not Path(data).is_file():
-            raise DataError(
-                f"{data} does not exist; run `dvc repro split` (or `make repro`) first, pass "
-                "--data with a table of your rows, or --synthetic for generated churn rows"
-            )
-        lines, skipped = table_request_log(
-            read_table(data),
-            load_contract(params.contract.path),
-            n_requests=n_requests,
-            records_per_request=records_per_request,
-            seed=cfg.seed if seed is None else seed,
-            drop=(params.data.target,),
-            source=str(data),
-        )
-        origin = f"rows of {data}" + (
-            f" ({skipped} drawn rows skipped: the contract refuses them)" if skipped else ""
-        )
-    else:
-        gen = params.generate
-        if seed is not None:
-            gen = replace(gen, seed=seed)
+    shape = {"n_requests": n_requests, "records_per_request": records_per_request}
+    if synthetic:
+        gen = params.generate if seed is None else replace(params.generate, seed=seed)
         if drift is not None:
             gen = replace(gen, drift=build(DriftKnobs, drift, "drift"))
-        lines = synthetic_request_log(
-            gen,
-            n_requests=n_requests,
-            records_per_request=records_per_request,
-            drop=(params.data.target,),
-        )
+        lines = synthetic_request_log(gen, drop=(params.data.target,), **shape)
         origin = "the synthetic churn generator"
+    else:
+        draw_seed = cfg.seed if seed is None else seed
+        lines, origin = _table_lines(data, params, seed=draw_seed, **shape)
     write_text(out, "\n".join(lines) + "\n")
     log.info(f"requests: wrote {n_requests} requests to {out} from {origin}")
     return Path(out)
+
+
+def _table_lines(
+    data: str | Path, params: Params, *, seed: int, n_requests: int, records_per_request: int
+) -> tuple[list[str], str]:
+    """Request lines drawn from the rows of ``data`` (see traffic.table_request_log)."""
+    from mlgate.data.contract import load_contract
+    from mlgate.data.ingest import read_table
+    from mlgate.serving.traffic import table_request_log
+
+    if not Path(data).is_file():
+        raise DataError(
+            f"{data} does not exist; run `dvc repro split` (or `make repro`) first, pass "
+            "--data with a table of your rows, or --synthetic for generated churn rows"
+        )
+    lines, skipped = table_request_log(
+        read_table(data),
+        load_contract(params.contract.path),
+        n_requests=n_requests,
+        records_per_request=records_per_request,
+        seed=seed,
+        drop=(params.data.target,),
+        source=str(data),
+    )
+    note = f" ({skipped} drawn rows skipped: the contract refuses them)" if skipped else ""
+    return lines, f"rows of {data}{note}"
