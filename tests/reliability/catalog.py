@@ -654,6 +654,17 @@ def _refused_log(root: Path, mlgate: Callable[..., Any]) -> None:
     (root / REFUSED).write_text("\n".join(out) + "\n", encoding="utf-8")
 
 
+def _synthetic_on_own_contract(root: Path, mlgate: Callable[..., Any]) -> None:
+    """Issue 14's scenario: a user's contract (regions spelled their way) and a request log
+    of synthetic churn rows, which that contract refuses one and all."""
+
+    def edit(contract: dict[str, Any]) -> None:
+        contract["columns"]["region"]["checks"][0]["allowed_values"] = ["N", "S", "E", "W"]
+
+    _edit_yaml(CONTRACT, edit)(root)
+    mlgate("requests", "--synthetic", "--out", REFUSED, "-n", "20")
+
+
 def _promoted(root: Path, mlgate: Callable[..., Any]) -> None:
     """`mlgate promote` the first reproduced commit; the champion is then GTO's prod holder
     (params stop naming it), beside the repository's champion/ folder."""
@@ -691,6 +702,13 @@ def command_cases() -> Iterator[CommandCase]:
         ("canary", "--requests", REFUSED, *models),
         3,
         ("no evidence at step", "0 records could be compared"),
+    )
+    yield CommandCase(
+        "shadow_synthetic_requests_on_own_contract",
+        _synthetic_on_own_contract,
+        ("shadow", "--requests", REFUSED, *models),
+        2,
+        ("no evidence", "0 records compared in 20 requests", "mlgate requests"),
     )
     yield CommandCase(
         "shadow_champion_keyword_beside_champion_folder",
