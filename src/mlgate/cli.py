@@ -237,7 +237,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from mlgate.report_tables import print_validation_failures
 
     schema = load_contract(args.contract)
-    result = validate(read_table(args.data), schema, max_examples=args.max_examples)
+    frame = read_table(args.data, na_values=args.na_value)
+    result = validate(frame, schema, max_examples=args.max_examples)
     if result.passed:
         out.print(f"{args.data}: {result.n_rows:,} rows pass {args.contract}")
         return 0
@@ -247,7 +248,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_contract_infer(args: argparse.Namespace) -> int:
-    from mlgate.data.contract import infer_contract
+    from mlgate.data.contract import draft_contract
     from mlgate.data.ingest import read_table
     from mlgate.errors import DataError
     from mlgate.io import write_text
@@ -258,7 +259,15 @@ def cmd_contract_infer(args: argparse.Namespace) -> int:
             f"{args.data}: --id-column '{args.id_column}' is not a column; "
             f"columns are {list(frame.columns)}"
         )
-    text = infer_contract(frame, id_column=args.id_column)
+    draft = draft_contract(frame, id_column=args.id_column)
+    text = draft.text
+    for note in draft.notes:  # on stderr, so stdout stays a clean YAML document
+        log.info(f"note: {note}")
+    if draft.na_values:
+        log.info(
+            "note: read those cells as nulls with params.yaml data.na_values: "
+            f"{list(draft.na_values)}"
+        )
     if not args.out:
         sys.stdout.write(text)
         return 0
@@ -354,6 +363,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", required=True, help="CSV or Parquet file")
     p.add_argument(
         "--max-examples", type=int, default=5, help="failing values shown per check (%(default)s)"
+    )
+    p.add_argument(
+        "--na-value",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help="cell text read as missing, as params.yaml data.na_values (repeatable, e.g. ' ')",
     )
     p.set_defaults(func=cmd_validate)
 

@@ -32,6 +32,8 @@ class DataParams:
     target: str = "churned"
     # The value in the target column that means "positive" (e.g. "Yes"); stored as 1 downstream.
     positive_label: str | int | bool = 1
+    # Cell texts that mean "missing" in addition to pandas' CSV defaults (e.g. [" ", "?"]).
+    na_values: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
