@@ -281,6 +281,26 @@ def cmd_contract_infer(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_init(args: argparse.Namespace) -> int:
+    from mlgate.init_project import init_project
+
+    result = init_project(
+        args.data,
+        target=args.target,
+        id_column=args.id_column,
+        positive_label=args.positive_label,
+        force=args.force,
+    )
+    out.print("[bold]mlgate init decided:[/]")
+    for line in result.decisions:
+        out.print(Text(f"  - {line}"))
+    out.print("[bold]wrote:[/] " + ", ".join(result.written))
+    out.print("[bold]review before trusting the gate:[/]")
+    for line in result.review:
+        out.print(Text(f"  - {line}"))
+    return 0
+
+
 # --------------------------------------------------------------------------- parser
 
 
@@ -435,6 +455,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, help="generator seed (default: generate.seed + 1)")
     p.add_argument("--params", default="params.yaml", help="params file (%(default)s)")
     p.set_defaults(func=cmd_requests)
+
+    p = sub.add_parser(
+        "init",
+        help="make a project of your own CSV/Parquet table",
+        description="Version the table with DVC, draft its contract, write params.yaml "
+        "(features, slices, gate floors from a cross-validated baseline) and a starter "
+        "behavioral spec; print what was decided and what to review. Then run dvc repro.",
+    )
+    p.add_argument("--data", required=True, help="CSV or Parquet table, one row per entity")
+    p.add_argument("--target", required=True, help="the binary column to predict")
+    p.add_argument("--id-column", required=True, help="unique id of each row (decides the split)")
+    p.add_argument(
+        "--positive-label", help="target value meaning positive (default: Yes/True/1 if present)"
+    )
+    p.add_argument("--force", action="store_true", help="overwrite files init would write")
+    p.set_defaults(func=cmd_init)
 
     p = sub.add_parser("contract", help="data contract tools", description="Data contract tools.")
     contract = p.add_subparsers(dest="contract_command", required=True, metavar="COMMAND")

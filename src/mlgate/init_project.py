@@ -1,0 +1,537 @@
+"""``mlgate init``: turn a user's CSV or Parquet table into a ready project in this repository.
+
+What it decides, all printed for review (nothing is silent):
+
+* **the file**: versioned with ``dvc add``. A file outside the repository is first copied to
+  ``sources/``; a file git ignores (e.g. under ``data/``, where pipeline outputs live) is
+  refused, because its ``.dvc`` file could not be committed.
+* **the contract** (``contracts/<name>.yaml``): drafted by ``mlgate contract infer``'s code;
+  blank and NA-like cells are reported and put in ``data.na_values`` so they read as nulls.
+* **params.yaml** (updated in place, comments kept): the data keys, features by dtype
+  (numbers and 0/1 flags -> numeric, text with <= 20 values -> categorical, more ->
+  frequency, nearly unique text and dates -> left out, with the reason), slices for each value
+  of low-cardinality categoricals and flags, and gate floors from a cross-validated baseline
+  (mlgate.init_baseline), not the synthetic data's.
+* **a behavioral spec** (``contracts/<name>_behavioral.yaml``): id invariance and coverage,
+  which hold for any sound model, plus INV/DIR *templates* left commented out until the user
+  confirms the expectation (a guessed direction would be a test of the guess).
+
+Existing files are refused without ``force``; params.yaml counts as existing once its
+``data.source`` points somewhere else than the built-in synthetic table.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mlgate.errors import DataError, MlgateError, ParamsError
+
+SYNTHETIC_SOURCE = "data/raw/synthetic.parquet"
+MAX_ONEHOT = 20  # distinct values up to which a text column is one-hot encoded
+MAX_SLICE_VALUES = 6  # a categorical with at most this many values gets one slice per value
+MAX_SLICES = 24
+POSITIVE_WORDS = ("yes", "true", "1", "y", "churned", "positive")
+
+
+@dataclass
+class InitResult:
+    decisions: list[str] = field(default_factory=list)  # what was decided, and why
+    review: list[str] = field(default_factory=list)  # what the user must check
+    written: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class FeaturePlan:
+    numeric: list[str]
+    categorical: list[str]
+    frequency: list[str]
+    flags: list[str]  # numeric 0/1 or boolean columns (also in numeric)
+    left_out: dict[str, str]  # column -> why
+
+
+def init_project(
+    data: str,
+    *,
+    target: str,
+    id_column: str,
+    positive_label: str | None = None,
+    force: bool = False,
+) -> InitResult:
+    """Do everything described in the module docstring, in the current directory."""
+    from mlgate.data.contract import draft_contract
+    from mlgate.data.ingest import read_table
+
+    root = Path.cwd()
+    if not (root / ".dvc").is_dir() or not (root / "dvc.yaml").is_file():
+        raise MlgateError(
+            f"{root}: no .dvc/ and dvc.yaml here; run mlgate init at the root of the pipeline "
+            "repository"
+        )
+    result = InitResult()
+    source = _place_source(Path(data), root, result, dry_run=True)
+    name = _project_name(source)
+    contract_path = f"contracts/{name}.yaml"
+    spec_path = f"contracts/{name}_behavioral.yaml"
+    _refuse_overwrites(root, [contract_path, spec_path], force)
+
+    raw = read_table(data)
+    _check_columns(raw, data, target=target, id_column=id_column)
+    draft = draft_contract(raw, id_column=id_column)
+    for note in draft.notes:
+        result.decisions.append(f"contract: {note}")
+    frame = read_table(data, na_values=draft.na_values)
+    label = _positive_label(frame[target], positive_label)
+    y = (frame[target].astype(str) == str(label)).to_numpy().astype(int)
+    plan = plan_features(frame, id_column=id_column, target=target)
+    slices = plan_slices(frame, plan)
+
+    from mlgate.params import load_params
+
+    params = load_params(root / "params.yaml")
+    if params.data.source != SYNTHETIC_SOURCE and not force:
+        raise ParamsError(
+            f"params.yaml: data.source is already {params.data.source!r} (not the built-in "
+            "synthetic table); pass --force to replace its data, features, slices and floors"
+        )
+    baseline = _baseline(frame, y, plan, slices, id_column, params)
+    spec_text = behavioral_spec(frame, plan, id_column=id_column, source=source.as_posix())
+    _self_check(draft.text, spec_text, spec_path)
+
+    # Everything is decided and checked: now act, DVC first (the step most likely to fail).
+    source = _place_source(Path(data), root, result, dry_run=False)
+    _dvc_add(source, root, result)
+    _write(root / contract_path, draft.text, result)
+    _write(root / spec_path, spec_text, result)
+    _update_params(
+        root / "params.yaml",
+        source=source.as_posix(),
+        id_column=id_column,
+        target=target,
+        label=label,
+        na_values=list(draft.na_values),
+        contract=contract_path,
+        spec=spec_path,
+        plan=plan,
+        slices=slices,
+        baseline=baseline,
+        artifact=f"{name}-model",
+    )
+    result.written.append("params.yaml (updated)")
+    _explain(result, frame, y, label, plan, slices, baseline, draft.na_values, contract_path)
+    return result
+
+
+# --------------------------------------------------------------------------- the file
+
+
+def _place_source(data: Path, root: Path, result: InitResult, *, dry_run: bool) -> Path:
+    """The data file's path relative to the repository root (copied in when outside it)."""
+    if not data.is_file():
+        raise DataError(f"--data {data}: no such file; expected a .csv or .parquet table")
+    if data.suffix.lower() not in (".csv", ".parquet", ".pq"):
+        raise DataError(f"--data {data}: expected a .csv or .parquet file")
+    absolute = data.resolve()
+    if not absolute.is_relative_to(root.resolve()):
+        target = Path("sources") / data.name
+        if not dry_run:
+            (root / "sources").mkdir(exist_ok=True)
+            shutil.copy2(absolute, root / target)
+            result.decisions.append(
+                f"data: {data} is outside the repository; copied to {target} (versioned there)"
+            )
+        return target
+    relative = absolute.relative_to(root.resolve())
+    ignored = subprocess.run(
+        ["git", "check-ignore", "-q", str(relative)], cwd=root, check=False
+    ).returncode
+    if ignored == 0 and not (root / f"{relative}.dvc").exists():
+        raise DataError(
+            f"--data {relative}: git ignores this path (data/ and models/ hold pipeline "
+            "outputs), so its .dvc file could not be committed; move it to sources/"
+        )
+    return relative
+
+
+def _dvc_add(source: Path, root: Path, result: InitResult) -> None:
+    if (root / f"{source}.dvc").exists():
+        result.decisions.append(f"data: {source} is already versioned ({source}.dvc)")
+        return
+    dvc = Path(sys.executable).parent / "dvc"
+    proc = subprocess.run(
+        [str(dvc) if dvc.exists() else "dvc", "add", "--quiet", str(source)],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
+        raise MlgateError(f"dvc add {source} failed: {tail[0]}")
+    result.decisions.append(f"data: versioned with `dvc add {source}` ({source}.dvc)")
+    result.written.append(f"{source}.dvc")
+
+
+def _project_name(source: Path) -> str:
+    name = re.sub(r"[^a-z0-9]+", "-", source.stem.lower()).strip("-")
+    return name or "project"
+
+
+def _refuse_overwrites(root: Path, paths: list[str], force: bool) -> None:
+    existing = [p for p in paths if (root / p).exists()]
+    if existing and not force:
+        raise MlgateError(f"{', '.join(existing)} exist(s); pass --force to overwrite")
+
+
+def _write(path: Path, text: str, result: InitResult) -> None:
+    from mlgate.io import write_text
+
+    write_text(path, text)
+    result.written.append(str(path.relative_to(Path.cwd())))
+
+
+# --------------------------------------------------------------------------- the columns
+
+
+def _check_columns(frame: pd.DataFrame, data: str, *, target: str, id_column: str) -> None:
+    for flag, column in (("--target", target), ("--id-column", id_column)):
+        if column not in frame.columns:
+            raise DataError(
+                f"{data}: {flag} '{column}' is not a column; columns are {list(frame.columns)}"
+            )
+    if target == id_column:
+        raise DataError("--target and --id-column name the same column")
+    ids = frame[id_column]
+    if ids.isna().any() or ids.duplicated().any():
+        raise DataError(
+            f"{data}: --id-column '{id_column}' must be unique and never empty (it decides "
+            "which rows are held out)"
+        )
+
+
+def _positive_label(values: pd.Series, given: str | None) -> Any:
+    seen = sorted(values.dropna().astype(str).unique())
+    if given is not None:
+        if str(given) not in seen:
+            raise DataError(
+                f"--positive-label {given!r} is not a value of the target; values are {seen}"
+            )
+        return _native(values, given)
+    if len(seen) != 2:
+        raise DataError(
+            f"target has {len(seen)} distinct values {seen[:10]}; expected 2 (a binary "
+            "target), or name the positive one with --positive-label"
+        )
+    for word in POSITIVE_WORDS:
+        match = [v for v in seen if v.lower() == word]
+        if match:
+            return _native(values, match[0])
+    raise DataError(f"cannot tell which target value is positive in {seen}: --positive-label")
+
+
+def _native(values: pd.Series, text: str) -> Any:
+    """The label in the column's own type (1, True or "Yes"), as params.yaml should hold it."""
+    for value in values.dropna().unique():
+        if str(value) == str(text):
+            return value.item() if isinstance(value, np.generic) else value
+    return text
+
+
+def plan_features(frame: pd.DataFrame, *, id_column: str, target: str) -> FeaturePlan:
+    numeric: list[str] = []
+    categorical: list[str] = []
+    frequency: list[str] = []
+    flags: list[str] = []
+    left_out: dict[str, str] = {}
+    for column in frame.columns:
+        if column in (id_column, target):
+            continue
+        series = frame[column]
+        present = series.dropna()
+        distinct = present.nunique()
+        if distinct <= 1:
+            left_out[column] = "constant or empty: nothing to learn"
+        elif pd.api.types.is_bool_dtype(series) or (
+            pd.api.types.is_numeric_dtype(series) and set(present.unique()) <= {0, 1}
+        ):
+            numeric.append(column)
+            flags.append(column)
+        elif pd.api.types.is_numeric_dtype(series):
+            numeric.append(column)
+        elif pd.api.types.is_datetime64_any_dtype(series) or _looks_like_dates(present):
+            left_out[column] = (
+                "dates: set its contract dtype to datetime64[ms] with coerce: true, then add "
+                "it to features.cyclical_dates / days_since_dates"
+            )
+        elif distinct <= MAX_ONEHOT:
+            categorical.append(column)
+        elif distinct <= 0.5 * len(present):
+            frequency.append(column)
+        else:
+            left_out[column] = (
+                f"text with {distinct:,} distinct values: an identifier or free text"
+            )
+    return FeaturePlan(numeric, categorical, frequency, flags, left_out)
+
+
+def _looks_like_dates(present: pd.Series) -> bool:
+    sample = present.astype(str).head(200)
+    if sample.empty or not sample.str.match(r"^\d{4}-\d{2}-\d{2}").all():
+        return False
+    return bool(pd.to_datetime(sample, errors="coerce", format="ISO8601").notna().all())
+
+
+def plan_slices(frame: pd.DataFrame, plan: FeaturePlan) -> dict[str, dict[str, Any]]:
+    """One ``==`` slice per value of each flag and low-cardinality categorical."""
+    slices: dict[str, dict[str, Any]] = {}
+    for column in [*plan.flags, *plan.categorical]:
+        values = sorted(frame[column].dropna().unique(), key=str)
+        if len(values) > MAX_SLICE_VALUES:
+            continue
+        for value in values:
+            if len(slices) >= MAX_SLICES:
+                return slices
+            native = value.item() if isinstance(value, np.generic) else value
+            name = re.sub(r"[^A-Za-z0-9_-]+", "_", f"{column}_{native}").strip("_").lower()
+            if not re.match(r"^[A-Za-z_]", name):
+                name = f"_{name}"
+            slices[name] = {"column": column, "op": "==", "value": native}
+    return slices
+
+
+# --------------------------------------------------------------------------- floors
+
+
+def _baseline(
+    frame: pd.DataFrame,
+    y: np.ndarray,
+    plan: FeaturePlan,
+    slices: dict[str, dict[str, Any]],
+    id_column: str,
+    params: Any,
+) -> Any:
+    from mlgate.features import FeatureSpec
+    from mlgate.init_baseline import cross_validated_floors
+    from mlgate.slices import parse_slices
+
+    spec = FeatureSpec(
+        numeric=tuple(plan.numeric),
+        categorical=tuple(plan.categorical),
+        frequency=tuple(plan.frequency),
+    )
+    if not spec.columns:
+        raise DataError("no usable feature column: every column was left out (see above)")
+    estimator = params.train.estimator
+    return cross_validated_floors(
+        frame,
+        spec=spec,
+        target=y,
+        id_column=id_column,
+        slices=parse_slices(slices, where="evaluate.slices"),
+        holdout_fraction=params.split.holdout_fraction,
+        salt=params.split.salt,
+        estimator=estimator,
+        hyperparams=params.train.hyperparams.get(estimator, {}),
+        seed=params.train.seed,
+        min_samples=params.evaluate.min_samples,
+    )
+
+
+# --------------------------------------------------------------------------- behavioral spec
+
+
+def behavioral_spec(frame: pd.DataFrame, plan: FeaturePlan, *, id_column: str, source: str) -> str:
+    import yaml
+
+    tests: list[dict[str, Any]] = [
+        {
+            "name": "id_does_not_matter",
+            "type": "inv",
+            "description": f"New values of {id_column} must not change any score.",
+            "perturb": {"rekey": id_column},
+            "tolerance": 1.0e-9,
+            "threshold": 0.0,
+        },
+        {
+            "name": "scores_cover_unseen_and_missing",
+            "type": "coverage",
+            "description": "Scores stay finite and in [0, 1] with unseen categories and "
+            "missing numbers.",
+            "unseen_categories": [*plan.categorical, *plan.frequency],
+            "missing": [c for c in plan.numeric if c not in plan.flags][:10],
+            "threshold": 0.0,
+        },
+    ]
+    if not tests[1]["unseen_categories"]:
+        del tests[1]["unseen_categories"]
+    if not tests[1]["missing"]:
+        del tests[1]["missing"]
+    head = (
+        f"# Behavioral tests drafted by `mlgate init` for {source}.\n"
+        "# Format: src/mlgate/behavioral.py (module docstring). The two tests below hold for\n"
+        "# any sound model. The templates at the end are commented out: each states an\n"
+        "# expectation about YOUR data that mlgate cannot know. Confirm (or correct) it, then\n"
+        "# uncomment it. Categories must be ones the contract allows (checked at run time).\n\n"
+    )
+    body = yaml.safe_dump(
+        {"min_rows": 30, "fail_on_skip": False, "tests": tests}, sort_keys=False, width=96
+    )
+    return head + body + _templates(frame, plan)
+
+
+def _templates(frame: pd.DataFrame, plan: FeaturePlan) -> str:
+    import yaml
+
+    templates: list[dict[str, Any]] = []
+    cats = [c for c in plan.categorical if 2 <= frame[c].nunique() <= MAX_SLICE_VALUES]
+    if cats:
+        column = cats[0]
+        a, b = sorted(map(str, frame[column].dropna().unique()))[:2]
+        templates.append(
+            {
+                "name": f"{column}_does_not_matter",
+                "type": "inv",
+                "description": f"CONFIRM: {column} should not move scores much.",
+                "perturb": {"map": {column: {a: b, b: a}}},
+                "tolerance": 0.1,
+                "threshold": 0.05,
+            }
+        )
+    numbers = [c for c in plan.numeric if c not in plan.flags]
+    if numbers:
+        column = numbers[0]
+        templates.append(
+            {
+                "name": f"more_{column}_does_not_lower_risk",
+                "type": "dir",
+                "description": f"CONFIRM the direction: 20% more {column} does not lower the "
+                "score (use not_increase if it should not raise it).",
+                "perturb": {"multiply": {column: 1.2}},
+                "expect": "not_decrease",
+                "tolerance": 0.01,
+                "threshold": 0.1,
+            }
+        )
+    if not templates:
+        return ""
+    text = yaml.safe_dump(templates, sort_keys=False, width=92)
+    # At column 0: deleting "# " leaves items at the indentation of the tests above.
+    lines = "".join(f"# {line}\n" for line in text.splitlines())
+    return "\n# ---- templates: confirm, then uncomment (delete the leading '# ')\n" + lines
+
+
+def _self_check(contract_text: str, spec_text: str, spec_path: str) -> None:
+    """The drafted spec must load and agree with the drafted contract (a bug otherwise)."""
+    import pandera.pandas as pa
+    import yaml
+
+    from mlgate.behavioral import load_spec
+    from mlgate.behavioral_contract import check_spec
+
+    spec = load_spec(yaml.safe_load(spec_text), source=spec_path)
+    check_spec(spec, pa.DataFrameSchema.from_yaml(contract_text), contract="the draft")
+
+
+# --------------------------------------------------------------------------- params.yaml
+
+
+def _update_params(path: Path, **values: Any) -> None:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.scalarstring import DoubleQuotedScalarString
+
+    def q(value: Any) -> Any:
+        # Double quotes: YAML 1.1 readers (PyYAML, used by mlgate) take an unquoted Yes/No as
+        # a boolean, while DVC's YAML 1.2 reader takes it as text.
+        return DoubleQuotedScalarString(value) if isinstance(value, str) else value
+
+    yaml = YAML()
+    yaml.preserve_quotes = True
+    yaml.width = 99
+    doc = yaml.load(path.read_text(encoding="utf-8"))
+    plan: FeaturePlan = values["plan"]
+    data = doc["data"]
+    data["source"] = values["source"]
+    data["id_column"] = values["id_column"]
+    data["target"] = values["target"]
+    data["positive_label"] = q(values["label"])
+    data["na_values"] = [q(v) for v in values["na_values"]]
+    doc["contract"]["path"] = values["contract"]
+    doc["behavioral"]["spec"] = values["spec"]
+    features = doc["features"]
+    features["numeric"] = plan.numeric
+    features["categorical"] = plan.categorical
+    features["frequency"] = plan.frequency
+    features["cyclical_dates"] = []
+    features["days_since_dates"] = []
+    features["date_reference"] = None
+    doc["evaluate"]["slices"] = {
+        name: {**s, "value": q(s["value"])} for name, s in values["slices"].items()
+    }
+    gate = doc["gate"]
+    gate["min_auc"] = values["baseline"].min_auc
+    gate["min_slice_auc"] = values["baseline"].min_slice_auc
+    gate["champion"]["artifact"] = values["artifact"]
+    from io import StringIO
+
+    buffer = StringIO()
+    yaml.dump(doc, buffer)
+    from mlgate.io import write_text
+
+    write_text(path, buffer.getvalue())
+
+
+# --------------------------------------------------------------------------- the summary
+
+
+def _explain(
+    result: InitResult,
+    frame: pd.DataFrame,
+    y: np.ndarray,
+    label: Any,
+    plan: FeaturePlan,
+    slices: dict[str, dict[str, Any]],
+    baseline: Any,
+    na_values: tuple[str, ...],
+    contract_path: str,
+) -> None:
+    d = result.decisions
+    d.append(
+        f"target: positive label {label!r} ({y.mean():.1%} of {len(frame):,} rows); "
+        "data.positive_label"
+    )
+    d.append(f"features.numeric: {plan.numeric} (flags among them: {plan.flags})")
+    d.append(f"features.categorical (one-hot, <= {MAX_ONEHOT} values): {plan.categorical}")
+    d.append(f"features.frequency (more values): {plan.frequency}")
+    for column, why in plan.left_out.items():
+        d.append(f"left out: {column}: {why}")
+    d.append(f"evaluate.slices: {len(slices)} (each value of flags and categoricals)")
+    d.append(f"gate floors from a baseline: {baseline.explain()}")
+    lowest = sorted(baseline.slice_floors.items(), key=lambda kv: kv[1])[:3]
+    shown = ", ".join(f"{name} {floor}" for name, floor in lowest) or "none evaluable"
+    d.append(
+        f"gate.min_auc {baseline.min_auc}, gate.min_slice_auc {baseline.min_slice_auc} "
+        f"(lowest of {len(baseline.slice_floors)} slice floors, capped at min_auc; lowest: "
+        f"{shown}; a floor of 0.5 means the slice is too small to support more)"
+    )
+    r = result.review
+    r.append(
+        f"{contract_path}: ranges are the ones seen widened by 10%, categories the ones seen; "
+        "tighten or widen them to what your data may hold"
+    )
+    if na_values:
+        r.append(f"data.na_values {list(na_values)}: these cells will be read as missing")
+    r.append("evaluate.slices: keep the segments you care about, add your own")
+    r.append(
+        "gate floors: derived from this data, not a target; raise them to what the business "
+        "needs (a floor is never a reason to ship a weak model)"
+    )
+    r.append("behavioral spec: confirm and uncomment the INV/DIR templates, add your own")
+    r.append("then: dvc repro && mlgate check; commit, and `mlgate promote` the first model")

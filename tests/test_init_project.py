@@ -1,0 +1,145 @@
+"""`mlgate init` on a table it has never seen: features, slices, label, floors, spec."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+import pytest
+import yaml
+
+from mlgate.behavioral import load_spec
+from mlgate.behavioral_contract import check_spec
+from mlgate.cli import main
+from mlgate.data.contract import draft_contract
+from mlgate.data.ingest import read_table
+from mlgate.errors import DataError
+from mlgate.init_baseline import MARGIN, Z, _floor
+from mlgate.init_project import (
+    _positive_label,
+    behavioral_spec,
+    plan_features,
+    plan_slices,
+)
+from tests.e2e.byo_table import make_table
+
+
+@pytest.fixture(scope="module")
+def table(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pd.DataFrame]:
+    path = tmp_path_factory.mktemp("byo") / "telco.csv"
+    make_table(n=600).to_csv(path, index=False)
+    return path, read_table(path, na_values=[" "])
+
+
+def test_features_follow_the_dtypes(table: tuple[Path, pd.DataFrame]) -> None:
+    _, frame = table
+    frame = frame.assign(
+        note=[f"free text {i}" for i in range(len(frame))],
+        constant=1,
+        city=[f"city_{i % 40}" for i in range(len(frame))],
+        joined=pd.date_range("2020-01-01", periods=len(frame)).strftime("%Y-%m-%d"),
+    )
+    plan = plan_features(frame, id_column="customerID", target="Churn")
+    assert plan.numeric == ["SeniorCitizen", "tenure", "MonthlyCharges", "TotalCharges"]
+    assert plan.flags == ["SeniorCitizen"]
+    assert plan.categorical == [
+        "gender",
+        "Partner",
+        "Contract",
+        "PaperlessBilling",
+        "PaymentMethod",
+    ]
+    assert plan.frequency == ["city"]
+    assert set(plan.left_out) == {"note", "constant", "joined"}
+    assert "identifier or free text" in plan.left_out["note"]
+    assert "datetime64" in plan.left_out["joined"]
+
+
+def test_slices_cover_each_value_of_flags_and_small_categoricals(
+    table: tuple[Path, pd.DataFrame],
+) -> None:
+    _, frame = table
+    plan = plan_features(frame, id_column="customerID", target="Churn")
+    slices = plan_slices(frame, plan)
+    assert slices["seniorcitizen_1"] == {"column": "SeniorCitizen", "op": "==", "value": 1}
+    assert slices["contract_two_year"] == {"column": "Contract", "op": "==", "value": "Two year"}
+    assert "contract_month-to-month" in slices
+    assert len(slices) == 2 + 2 + 2 + 3 + 2 + 4
+
+
+@pytest.mark.parametrize(
+    ("values", "given", "expected"),
+    [
+        (["Yes", "No", "No"], None, "Yes"),
+        ([0, 1, 1], None, 1),
+        ([True, False], None, True),
+        (["churn", "stay"], "stay", "stay"),
+    ],
+)
+def test_positive_label(values: list, given: str | None, expected: object) -> None:
+    assert _positive_label(pd.Series(values), given) == expected
+
+
+@pytest.mark.parametrize(
+    ("values", "given", "match"),
+    [
+        (["a", "b"], None, "--positive-label"),
+        (["a", "b", "c"], None, "3 distinct values"),
+        (["Yes", "No"], "yes", "not a value of the target"),
+    ],
+)
+def test_positive_label_refusals(values: list, given: str | None, match: str) -> None:
+    with pytest.raises(DataError, match=match):
+        _positive_label(pd.Series(values), given)
+
+
+def test_floor_formula_rounds_down_and_never_goes_below_chance() -> None:
+    # 0.80 - 1.96 * 0.01 * 2 - 0.02 = 0.74080 -> 0.740
+    assert _floor(0.80, 0.01, 2.0) == 0.740
+    assert _floor(0.80, 0.01, 2.0) <= 0.80 - Z * 0.01 * 2.0 - MARGIN
+    assert _floor(0.80, 0.0, 1.0) == 0.78  # a wider SE or smaller holdout lowers it
+    assert _floor(0.80, 0.02, 1.0) < _floor(0.80, 0.01, 1.0)
+    assert _floor(0.55, 0.05, 1.5) == 0.5
+
+
+def test_spec_and_its_templates_agree_with_the_contract(
+    table: tuple[Path, pd.DataFrame],
+) -> None:
+    path, frame = table
+    plan = plan_features(frame, id_column="customerID", target="Churn")
+    text = behavioral_spec(frame, plan, id_column="customerID", source="sources/telco.csv")
+    schema = pa.DataFrameSchema.from_yaml(
+        draft_contract(read_table(path), id_column="customerID").text
+    )
+    spec = load_spec(yaml.safe_load(text), source="spec")
+    assert [t.name for t in spec.tests] == [
+        "id_does_not_matter",
+        "scores_cover_unseen_and_missing",
+    ]
+    check_spec(spec, schema, contract="draft")
+    # Uncommenting the templates as the file says gives two more valid tests.
+    uncommented = text.replace("\n# - ", "\n- ").replace("\n#   ", "\n  ")
+    confirmed = load_spec(yaml.safe_load(uncommented), source="spec")
+    assert [t.type for t in confirmed.tests] == ["inv", "coverage", "inv", "dir"]
+    check_spec(confirmed, schema, contract="draft")
+
+
+def test_init_outside_a_pipeline_repository_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    csv = tmp_path / "t.csv"
+    make_table(n=50).to_csv(csv, index=False)
+    monkeypatch.chdir(tmp_path)
+    code = main(["init", "--data", str(csv), "--target", "Churn", "--id-column", "customerID"])
+    assert code == 2
+    assert "run mlgate init at the root" in capsys.readouterr().err
+
+
+def test_make_table_has_blanks_only_where_tenure_is_zero() -> None:
+    frame = pd.read_csv(io.StringIO(make_table(n=800).to_csv(index=False)))
+    blank = frame["TotalCharges"] == " "
+    assert blank.any() and (frame.loc[blank, "tenure"] == 0).all()
+    assert np.isin(frame["Churn"].unique(), ["Yes", "No"]).all()
