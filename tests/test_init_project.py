@@ -143,3 +143,50 @@ def test_make_table_has_blanks_only_where_tenure_is_zero() -> None:
     blank = frame["TotalCharges"] == " "
     assert blank.any() and (frame.loc[blank, "tenure"] == 0).all()
     assert np.isin(frame["Churn"].unique(), ["Yes", "No"]).all()
+
+
+@pytest.fixture
+def bare_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A directory that looks like a pipeline repository (git, .dvc/, dvc.yaml)."""
+    import subprocess
+
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / ".dvc").mkdir()
+    (tmp_path / "dvc.yaml").write_text("stages: {}\n", encoding="utf-8")
+    (tmp_path / ".gitignore").write_text("/data/\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def _init(path: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    code = main(["init", "--data", path, "--target", "Churn", "--id-column", "customerID"])
+    return code, capsys.readouterr().err
+
+
+def test_init_refuses_a_file_git_ignores(
+    bare_repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (bare_repo / "data").mkdir()
+    make_table(n=50).to_csv(bare_repo / "data/t.csv", index=False)
+    code, err = _init("data/t.csv", capsys)
+    assert code == 2 and "git ignores this path" in err and "sources/" in err
+
+
+def test_init_refuses_a_file_git_tracks(
+    bare_repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import subprocess
+
+    make_table(n=50).to_csv(bare_repo / "t.csv", index=False)
+    subprocess.run(["git", "add", "t.csv"], cwd=bare_repo, check=True)
+    code, err = _init("t.csv", capsys)
+    assert code == 2 and "git rm --cached t.csv" in err
+
+
+def test_init_refuses_unlabelled_rows(bare_repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    frame = make_table(n=50)
+    frame.loc[3, "Churn"] = None
+    frame.to_csv(bare_repo.parent / "t.csv", index=False)
+    code, err = _init(str(bare_repo.parent / "t.csv"), capsys)
+    assert code == 2 and "1 row(s) have no value in --target 'Churn'" in err
+    assert not (bare_repo / "sources").exists()  # refused before anything was written

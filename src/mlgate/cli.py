@@ -237,7 +237,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from mlgate.report_tables import print_validation_failures
 
     schema = load_contract(args.contract)
-    frame = read_table(args.data, na_values=args.na_value)
+    frame = read_table(args.data, na_values=args.na_value, origin="--data")
     result = validate(frame, schema, max_examples=args.max_examples)
     if result.passed:
         out.print(f"{args.data}: {result.n_rows:,} rows pass {args.contract}")
@@ -253,7 +253,7 @@ def cmd_contract_infer(args: argparse.Namespace) -> int:
     from mlgate.errors import DataError
     from mlgate.io import write_text
 
-    frame = read_table(args.data)
+    frame = read_table(args.data, origin="--data")
     if args.id_column and args.id_column not in frame:
         raise DataError(
             f"{args.data}: --id-column '{args.id_column}' is not a column; "

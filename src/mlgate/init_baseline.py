@@ -73,6 +73,7 @@ def cross_validated_floors(
     hyperparams: dict[str, Any],
     seed: int,
     min_samples: int,
+    estimator_params: dict[str, Any] | None = None,
 ) -> Baseline:
     """The floors above for ``frame`` (features as read, ``target`` as 0/1)."""
     in_holdout = holdout_mask(frame[id_column], fraction=holdout_fraction, salt=salt)
@@ -83,7 +84,13 @@ def cross_validated_floors(
     if n_train > MAX_ROWS:
         keep = np.sort(np.random.default_rng(seed).choice(n_train, MAX_ROWS, replace=False))
         train, y = train.iloc[keep], y[keep]
-    pipeline = build_pipeline(spec, estimator=estimator, hyperparams=hyperparams, seed=seed)
+    pipeline = build_pipeline(
+        spec,
+        estimator=estimator,
+        hyperparams=hyperparams,
+        seed=seed,
+        estimator_params=estimator_params,
+    )
     folds = StratifiedKFold(n_splits=FOLDS, shuffle=True, random_state=seed)
     with threadpool_limits(limits=1):
         scores = cross_val_predict(

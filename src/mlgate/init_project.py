@@ -150,15 +150,23 @@ def _place_source(data: Path, root: Path, result: InitResult, *, dry_run: bool) 
             )
         return target
     relative = absolute.relative_to(root.resolve())
-    ignored = subprocess.run(
-        ["git", "check-ignore", "-q", str(relative)], cwd=root, check=False
-    ).returncode
-    if ignored == 0 and not (root / f"{relative}.dvc").exists():
+    if (root / f"{relative}.dvc").exists():
+        return relative  # versioned already
+    if _git(root, "check-ignore", "-q", str(relative)) == 0:
         raise DataError(
             f"--data {relative}: git ignores this path (data/ and models/ hold pipeline "
             "outputs), so its .dvc file could not be committed; move it to sources/"
         )
+    if _git(root, "ls-files", "--error-unmatch", str(relative)) == 0:
+        raise DataError(
+            f"--data {relative}: git tracks this file; `git rm --cached {relative}` first so "
+            "that DVC can version it"
+        )
     return relative
+
+
+def _git(root: Path, *args: str) -> int:
+    return subprocess.run(["git", *args], cwd=root, capture_output=True, check=False).returncode
 
 
 def _dvc_add(source: Path, root: Path, result: InitResult) -> None:
@@ -209,6 +217,12 @@ def _check_columns(frame: pd.DataFrame, data: str, *, target: str, id_column: st
             )
     if target == id_column:
         raise DataError("--target and --id-column name the same column")
+    unlabelled = int(frame[target].isna().sum())
+    if unlabelled:
+        raise DataError(
+            f"{data}: {unlabelled} row(s) have no value in --target '{target}'; drop them or "
+            "label them first (a missing label is not a negative)"
+        )
     ids = frame[id_column]
     if ids.isna().any() or ids.duplicated().any():
         raise DataError(
@@ -340,6 +354,7 @@ def _baseline(
         salt=params.split.salt,
         estimator=estimator,
         hyperparams=params.train.hyperparams.get(estimator, {}),
+        estimator_params=params.train.estimator_params,
         seed=params.train.seed,
         min_samples=params.evaluate.min_samples,
     )

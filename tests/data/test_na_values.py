@@ -112,3 +112,11 @@ def test_infer_reports_blanks_and_validate_reads_them_as_configured(blank_csv: P
         cwd=cwd,
     )
     assert passed.returncode == 0, passed.stdout + passed.stderr
+
+
+def test_validate_names_its_own_option_for_a_missing_file(tmp_path: Path) -> None:
+    (tmp_path / "c.yaml").write_text(infer_contract(pd.DataFrame({"a": [1]})), encoding="utf-8")
+    proc = _run("validate", "--contract", "c.yaml", "--data", "missing.csv", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "missing.csv does not exist (--data)" in proc.stderr
+    assert "params.yaml" not in proc.stderr

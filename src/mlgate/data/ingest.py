@@ -21,13 +21,15 @@ def read_table(
     *,
     columns: list[str] | None = None,
     na_values: Sequence[str] = (),
+    origin: str = "params.yaml: data.source",
 ) -> pd.DataFrame:
     """Read a CSV or Parquet file into pandas; raise DataError naming the file on any problem.
 
     ``na_values`` (params.yaml ``data.na_values``) are cell texts that mean "missing", in
     addition to pandas' defaults for CSV (empty cell, NA, N/A, NaN, null, ...). A cell matches
     when it equals an entry exactly, so a blank of one space needs ``" "``. In Parquet files
-    they apply to text columns (numbers and dates have a real null there).
+    they apply to text columns (numbers and dates have a real null there). ``origin`` names
+    where the path came from, for the message when it does not exist.
     """
     path = Path(path)
     kind = SUFFIXES.get(path.suffix.lower())
@@ -36,7 +38,7 @@ def read_table(
             f"data source {path}: unsupported file type '{path.suffix}'; expected .csv or .parquet"
         )
     if not path.exists():
-        raise DataError(f"data source {path} does not exist (params.yaml: data.source)")
+        raise DataError(f"data source {path} does not exist ({origin})")
     if path.is_dir():
         raise DataError(f"data source {path} is a directory; expected a .csv or .parquet file")
     if path.stat().st_size == 0:
