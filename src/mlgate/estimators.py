@@ -232,7 +232,8 @@ def check_provenance(record: Any, model_path: Path) -> None:
         if actual != record.get("module_sha256"):
             raise ArtifactError(
                 f"model file {model_path} was fitted with {record['module_file']} sha256 "
-                f"{record.get('module_sha256')}, this file has {actual}; retrain (dvc repro)"
+                f"{record.get('module_sha256')}, this file has {actual}: its classes may "
+                "differ; retrain (dvc repro), or restore the module it was fitted with"
             )
     elif "package" in record:
         try:
