@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -190,3 +191,35 @@ def test_init_refuses_unlabelled_rows(bare_repo: Path, capsys: pytest.CaptureFix
     code, err = _init(str(bare_repo.parent / "t.csv"), capsys)
     assert code == 2 and "1 row(s) have no value in --target 'Churn'" in err
     assert not (bare_repo / "sources").exists()  # refused before anything was written
+
+
+def test_init_a_parquet_table_with_text_numbers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, repo_root: Path
+) -> None:
+    """Parquet keeps a blank-holding number column as text: init plans it as the contract will
+    coerce it (numeric), and writes the files a pipeline needs."""
+    import shutil
+    import subprocess
+
+    root = tmp_path / "repo"
+    root.mkdir()
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    dvc = Path(sys.executable).parent / "dvc"
+    subprocess.run([str(dvc), "init", "-q"], cwd=root, check=True)
+    for name in ("params.yaml", "dvc.yaml"):
+        shutil.copy(repo_root / name, root / name)
+    table = make_table(n=400).astype({"TotalCharges": str})
+    table.to_parquet(tmp_path / "export.parquet")
+    monkeypatch.chdir(root)
+    code = main(["init", "--data", str(tmp_path / "export.parquet"), "--target", "Churn",
+                 "--id-column", "customerID"])  # fmt: skip
+    assert code == 0
+    params = yaml.safe_load((root / "params.yaml").read_text(encoding="utf-8"))
+    assert params["data"]["source"] == "sources/export.parquet"
+    assert params["data"]["na_values"] == [" "]
+    assert "TotalCharges" in params["features"]["numeric"]
+    assert (root / "sources/export.parquet.dvc").is_file()
+    assert (root / "contracts/export.yaml").is_file()
+    assert (root / "contracts/export_behavioral.yaml").is_file()
+    # The comments of params.yaml survive the update.
+    assert "# mlgate pipeline parameters" in (root / "params.yaml").read_text(encoding="utf-8")

@@ -88,7 +88,7 @@ def init_project(
     draft = draft_contract(raw, id_column=id_column)
     for note in draft.notes:
         result.decisions.append(f"contract: {note}")
-    frame = read_table(data, na_values=draft.na_values)
+    frame = _as_validated(read_table(data, na_values=draft.na_values), draft.text, data)
     label = _positive_label(frame[target], positive_label)
     y = (frame[target].astype(str) == str(label)).to_numpy().astype(int)
     plan = plan_features(frame, id_column=id_column, target=target)
@@ -229,6 +229,20 @@ def _check_columns(frame: pd.DataFrame, data: str, *, target: str, id_column: st
             f"{data}: --id-column '{id_column}' must be unique and never empty (it decides "
             "which rows are held out)"
         )
+
+
+def _as_validated(frame: pd.DataFrame, contract_text: str, data: str) -> pd.DataFrame:
+    """The table as the validate stage will pass it on (coerced by the draft contract), which
+    also proves that the draft accepts the data it was drafted from."""
+    import pandera.pandas as pa
+
+    from mlgate.data.contract import validate
+
+    result = validate(frame, pa.DataFrameSchema.from_yaml(contract_text))
+    if not result.passed or result.validated is None:
+        broken = "; ".join(f"{s['column']}: {s['check']}" for s in result.summary[:5])
+        raise DataError(f"{data}: the drafted contract rejects its own data ({broken})")
+    return result.validated
 
 
 def _positive_label(values: pd.Series, given: str | None) -> Any:
