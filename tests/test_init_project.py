@@ -147,14 +147,16 @@ def test_make_table_has_blanks_only_where_tenure_is_zero() -> None:
 
 
 @pytest.fixture
-def bare_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A directory that looks like a pipeline repository (git, .dvc/, dvc.yaml)."""
+def bare_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, repo_root: Path) -> Path:
+    """A directory that looks like a pipeline repository (git, .dvc/, dvc.yaml, params)."""
+    import shutil
     import subprocess
 
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     (tmp_path / ".dvc").mkdir()
     (tmp_path / "dvc.yaml").write_text("stages: {}\n", encoding="utf-8")
     (tmp_path / ".gitignore").write_text("/data/\n", encoding="utf-8")
+    shutil.copy(repo_root / "params.yaml", tmp_path / "params.yaml")
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
@@ -223,3 +225,12 @@ def test_init_a_parquet_table_with_text_numbers(
     assert (root / "contracts/export_behavioral.yaml").is_file()
     # The comments of params.yaml survive the update.
     assert "# mlgate pipeline parameters" in (root / "params.yaml").read_text(encoding="utf-8")
+    # Again: the copy and the drafts exist, refused; with --force a changed export is
+    # copied and versioned anew.
+    again = ["init", "--data", str(tmp_path / "export.parquet"), "--target", "Churn",
+             "--id-column", "customerID"]  # fmt: skip
+    assert main(again) == 2
+    before = (root / "sources/export.parquet.dvc").read_text(encoding="utf-8")
+    make_table(n=300).astype({"TotalCharges": str}).to_parquet(tmp_path / "export.parquet")
+    assert main([*again, "--force"]) == 0
+    assert (root / "sources/export.parquet.dvc").read_text(encoding="utf-8") != before

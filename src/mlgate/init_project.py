@@ -81,7 +81,16 @@ def init_project(
     name = _project_name(source)
     contract_path = f"contracts/{name}.yaml"
     spec_path = f"contracts/{name}_behavioral.yaml"
-    _refuse_overwrites(root, [contract_path, spec_path], force)
+    copied = [] if source.resolve() == Path(data).resolve() else [source.as_posix()]
+    _refuse_overwrites(root, [*copied, contract_path, spec_path], force)
+    from mlgate.params import load_params
+
+    params = load_params(root / "params.yaml")
+    if params.data.source != SYNTHETIC_SOURCE and not force:
+        raise ParamsError(
+            f"params.yaml: data.source is already {params.data.source!r} (not the built-in "
+            "synthetic table); pass --force to replace its data, features, slices and floors"
+        )
 
     raw = read_table(data)
     _check_columns(raw, data, target=target, id_column=id_column)
@@ -94,14 +103,6 @@ def init_project(
     plan = plan_features(frame, id_column=id_column, target=target)
     slices = plan_slices(frame, plan)
 
-    from mlgate.params import load_params
-
-    params = load_params(root / "params.yaml")
-    if params.data.source != SYNTHETIC_SOURCE and not force:
-        raise ParamsError(
-            f"params.yaml: data.source is already {params.data.source!r} (not the built-in "
-            "synthetic table); pass --force to replace its data, features, slices and floors"
-        )
     baseline = _baseline(frame, y, plan, slices, id_column, params)
     spec_text = behavioral_spec(frame, plan, id_column=id_column, source=source.as_posix())
     _self_check(draft.text, spec_text, spec_path)
@@ -170,9 +171,7 @@ def _git(root: Path, *args: str) -> int:
 
 
 def _dvc_add(source: Path, root: Path, result: InitResult) -> None:
-    if (root / f"{source}.dvc").exists():
-        result.decisions.append(f"data: {source} is already versioned ({source}.dvc)")
-        return
+    # Run even when a .dvc file exists: dvc add is idempotent and records a changed file.
     dvc = Path(sys.executable).parent / "dvc"
     proc = subprocess.run(
         [str(dvc) if dvc.exists() else "dvc", "add", "--quiet", str(source)],
