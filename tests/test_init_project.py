@@ -19,9 +19,9 @@ from mlgate.data.contract import draft_contract
 from mlgate.data.ingest import read_table
 from mlgate.errors import DataError
 from mlgate.init_baseline import MARGIN, Z, _floor
-from mlgate.init_project import (
-    _positive_label,
+from mlgate.init_plan import (
     behavioral_spec,
+    choose_positive_label,
     plan_features,
     plan_slices,
 )
@@ -81,7 +81,7 @@ def test_slices_cover_each_value_of_flags_and_small_categoricals(
     ],
 )
 def test_positive_label(values: list, given: str | None, expected: object) -> None:
-    assert _positive_label(pd.Series(values), given) == expected
+    assert choose_positive_label(pd.Series(values), given) == expected
 
 
 @pytest.mark.parametrize(
@@ -94,7 +94,7 @@ def test_positive_label(values: list, given: str | None, expected: object) -> No
 )
 def test_positive_label_refusals(values: list, given: str | None, match: str) -> None:
     with pytest.raises(DataError, match=match):
-        _positive_label(pd.Series(values), given)
+        choose_positive_label(pd.Series(values), given)
 
 
 def test_floor_formula_rounds_down_and_never_goes_below_chance() -> None:
