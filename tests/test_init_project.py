@@ -234,3 +234,41 @@ def test_init_a_parquet_table_with_text_numbers(
     make_table(n=300).astype({"TotalCharges": str}).to_parquet(tmp_path / "export.parquet")
     assert main([*again, "--force"]) == 0
     assert (root / "sources/export.parquet.dvc").read_text(encoding="utf-8") != before
+
+
+def test_cross_validated_floors_on_the_training_side(table: tuple[Path, pd.DataFrame]) -> None:
+    import math
+
+    from mlgate.features import FeatureSpec
+    from mlgate.init_baseline import cross_validated_floors
+    from mlgate.slices import parse_slices
+
+    _, frame = table
+    y = (frame["Churn"] == "Yes").to_numpy().astype(int)
+    slices = parse_slices(
+        {
+            "month_to_month": {"column": "Contract", "op": "==", "value": "Month-to-month"},
+            "brand_new": {"column": "tenure", "op": "==", "value": 0},  # a handful of rows
+        },
+        where="evaluate.slices",
+    )
+    base = cross_validated_floors(
+        frame,
+        spec=FeatureSpec(numeric=("tenure", "MonthlyCharges"), categorical=("Contract",)),
+        target=y,
+        id_column="customerID",
+        slices=slices,
+        holdout_fraction=0.3,
+        salt="mlgate-v1",
+        estimator="logistic_regression",
+        hyperparams={},
+        seed=0,
+        min_samples=30,
+    )
+    assert base.n_train + base.n_holdout == len(frame) and base.n_holdout < base.n_train
+    assert base.min_auc == _floor(
+        base.auc, base.std_error, math.sqrt(base.n_train / base.n_holdout)
+    )
+    assert 0.5 <= base.min_auc < base.auc
+    assert set(base.slice_floors) == {"month_to_month"}  # too few rows to evaluate: left out
+    assert base.min_slice_auc == min(base.min_auc, base.slice_floors["month_to_month"])
