@@ -6,6 +6,7 @@ exits non-zero with a clear error.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -13,11 +14,16 @@ import yaml
 
 from mlgate import log
 from mlgate.behavioral import load_spec, run_suite
+from mlgate.behavioral_contract import check_spec
 from mlgate.errors import ParamsError
 from mlgate.io import atomic_write, write_json
 from mlgate.model import load_model
 from mlgate.params import load_params
 from mlgate.stage import run
+
+# pandera (for the contract) imports hypothesis when installed; this stage never synthesises
+# data (see stages/validate.py).
+sys.modules.setdefault("hypothesis", None)
 
 IN_HOLDOUT = "data/holdout.parquet"
 IN_MODEL, IN_META = "models/model.joblib", "models/model.json"
@@ -38,6 +44,11 @@ def main() -> None:
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise ParamsError(f"behavioral spec {path} cannot be parsed as YAML: {exc}") from exc
     spec = load_spec(raw, source=str(path))
+    from mlgate.data.contract import load_contract  # imports pandera: after the guard above
+
+    # Every column and category the spec names must be the contract's: a misspelt category
+    # would otherwise perturb nothing the model knows and pass for the wrong reason.
+    check_spec(spec, load_contract(params.contract.path), contract=params.contract.path)
     model, _ = load_model(IN_MODEL, IN_META)
     holdout = pd.read_parquet(IN_HOLDOUT)
     results, examples = run_suite(

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from mlgate import log
 from mlgate.errors import DataError, ParamsError
+from mlgate.estimators import is_import_path, provenance
 from mlgate.features import FeatureSpec
 from mlgate.io import write_json
-from mlgate.model import build_pipeline, hash_frame, save_model
+from mlgate.model import ESTIMATORS, build_pipeline, hash_frame, save_model
 from mlgate.params import load_params
 from mlgate.stage import run
 
@@ -35,10 +38,18 @@ def main() -> None:
         )
     cfg = params.train
     hyperparams = cfg.hyperparams.get(cfg.estimator, {})
+    origin = None
     try:
         pipeline = build_pipeline(
-            spec, estimator=cfg.estimator, hyperparams=hyperparams, seed=cfg.seed
+            spec,
+            estimator=cfg.estimator,
+            hyperparams=hyperparams,
+            seed=cfg.seed,
+            estimator_params=cfg.estimator_params,
         )
+        if is_import_path(cfg.estimator) and cfg.estimator not in ESTIMATORS:
+            origin = provenance(cfg.estimator)
+            _check_tracked(origin, cfg.code)
     except ParamsError as exc:  # the library names the key; say which file holds it
         raise ParamsError(f"params.yaml: {exc}") from None
     n_available = len(train)
@@ -66,6 +77,7 @@ def main() -> None:
         metadata={
             "estimator": cfg.estimator,
             "hyperparams": hyperparams,
+            **({"estimator_params": cfg.estimator_params} if origin else {}),
             "seed": cfg.seed,
             "features": dataclasses.asdict(params.features),
             "input_columns": list(spec.columns),
@@ -73,6 +85,7 @@ def main() -> None:
             "training_data_sha256": hash_frame(train),
             **{k: summary[k] for k in ("n_available", "n_train", "sampled")},
         },
+        estimator_import=origin,
     )
     write_json(OUT_METRICS, summary)
     note = f" (sampled from {n_available:,})" if sampled else ""
@@ -80,6 +93,20 @@ def main() -> None:
         f"train: fitted {cfg.estimator} on {len(train):,} rows{note} in {seconds:.1f} s; "
         f"wrote {OUT_MODEL} (sha256 {meta['sha256'][:12]})"
     )
+
+
+def _check_tracked(origin: dict[str, Any], code: str) -> None:
+    """A module of the user's own must lie inside train.code, the dvc.yaml dependency that
+    reruns this stage when it changes; otherwise an edit would leave a stale model."""
+    module = origin.get("module_file")
+    if module is None:
+        return
+    tracked = Path(code)
+    if not (Path(module) == tracked or Path(module).is_relative_to(tracked)):
+        raise ParamsError(
+            f"train.code: {module} defines train.estimator but train.code is {code!r}; set "
+            f"train.code: {module} (or its directory) so that dvc repro retrains when it changes"
+        )
 
 
 if __name__ == "__main__":

@@ -47,7 +47,7 @@ def main() -> int:
     with ThreadPoolExecutor(max_workers=1) as pool:
         # Parquet decoding runs in C++ without the GIL, so it overlaps with importing pandera
         # (pure Python, ~0.5 s). The contract is still checked before any data error surfaces.
-        reading = pool.submit(read_table, params.data.source)
+        reading = pool.submit(read_table, params.data.source, na_values=params.data.na_values)
         from mlgate.data.contract import load_contract, validate
 
         schema = load_contract(params.contract.path)

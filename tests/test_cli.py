@@ -29,6 +29,7 @@ COMMANDS = [
     ["shadow"],
     ["canary"],
     ["requests"],
+    ["init"],
 ]
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "t",
@@ -106,6 +107,7 @@ def test_parser_lists_every_command() -> None:
         "shadow",
         "canary",
         "requests",
+        "init",
     ):
         assert command in help_text
 

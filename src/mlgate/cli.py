@@ -247,7 +247,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from mlgate.report_tables import print_validation_failures
 
     schema = load_contract(args.contract)
-    result = validate(read_table(args.data), schema, max_examples=args.max_examples)
+    frame = read_table(args.data, na_values=args.na_value, origin="--data")
+    result = validate(frame, schema, max_examples=args.max_examples)
     if result.passed:
         out.print(f"{args.data}: {result.n_rows:,} rows pass {args.contract}")
         return 0
@@ -257,18 +258,26 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_contract_infer(args: argparse.Namespace) -> int:
-    from mlgate.data.contract import infer_contract
+    from mlgate.data.contract import draft_contract
     from mlgate.data.ingest import read_table
     from mlgate.errors import DataError
     from mlgate.io import write_text
 
-    frame = read_table(args.data)
+    frame = read_table(args.data, origin="--data")
     if args.id_column and args.id_column not in frame:
         raise DataError(
             f"{args.data}: --id-column '{args.id_column}' is not a column; "
             f"columns are {list(frame.columns)}"
         )
-    text = infer_contract(frame, id_column=args.id_column)
+    draft = draft_contract(frame, id_column=args.id_column)
+    text = draft.text
+    for note in draft.notes:  # on stderr, so stdout stays a clean YAML document
+        log.info(f"note: {note}")
+    if draft.na_values:
+        log.info(
+            "note: read those cells as nulls with params.yaml data.na_values: "
+            f"{list(draft.na_values)}"
+        )
     if not args.out:
         sys.stdout.write(text)
         return 0
@@ -279,6 +288,26 @@ def cmd_contract_infer(args: argparse.Namespace) -> int:
         f"wrote a draft contract for {len(frame.columns)} columns to {args.out}; review "
         "the ranges and allowed values before use"
     )
+    return 0
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from mlgate.init_project import init_project
+
+    result = init_project(
+        args.data,
+        target=args.target,
+        id_column=args.id_column,
+        positive_label=args.positive_label,
+        force=args.force,
+    )
+    out.print("[bold]mlgate init decided:[/]")
+    for line in result.decisions:
+        out.print(Text(f"  - {line}"))
+    out.print("[bold]wrote:[/] " + ", ".join(result.written))
+    out.print("[bold]review before trusting the gate:[/]")
+    for line in result.review:
+        out.print(Text(f"  - {line}"))
     return 0
 
 
@@ -365,6 +394,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--max-examples", type=int, default=5, help="failing values shown per check (%(default)s)"
     )
+    p.add_argument(
+        "--na-value",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help="cell text read as missing, as params.yaml data.na_values (repeatable, e.g. ' ')",
+    )
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser(
@@ -447,6 +483,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--params", default="params.yaml", help="params file (%(default)s)")
     p.set_defaults(func=cmd_requests)
+
+    p = sub.add_parser(
+        "init",
+        help="make a project of your own CSV/Parquet table",
+        description="Version the table with DVC, draft its contract, write params.yaml "
+        "(features, slices, gate floors from a cross-validated baseline) and a starter "
+        "behavioral spec; print what was decided and what to review. Then run dvc repro.",
+    )
+    p.add_argument("--data", required=True, help="CSV or Parquet table, one row per entity")
+    p.add_argument("--target", required=True, help="the binary column to predict")
+    p.add_argument("--id-column", required=True, help="unique id of each row (decides the split)")
+    p.add_argument(
+        "--positive-label", help="target value meaning positive (default: Yes/True/1 if present)"
+    )
+    p.add_argument("--force", action="store_true", help="overwrite files init would write")
+    p.set_defaults(func=cmd_init)
 
     p = sub.add_parser("contract", help="data contract tools", description="Data contract tools.")
     contract = p.add_subparsers(dest="contract_command", required=True, metavar="COMMAND")

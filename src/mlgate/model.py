@@ -34,7 +34,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
-from mlgate import inference
+from mlgate import estimators, inference
 from mlgate.errors import ArtifactError, DataError, ParamsError
 from mlgate.features import FeatureSpec, build_preprocessor
 from mlgate.io import atomic_path, dumps_json, read_json
@@ -97,24 +97,43 @@ _REQUIRED_META = ("format_version", "sha256", "size_bytes", "python_version", "s
 
 
 def build_pipeline(
-    spec: FeatureSpec, *, estimator: str, hyperparams: Mapping[str, Any], seed: int
+    spec: FeatureSpec,
+    *,
+    estimator: str,
+    hyperparams: Mapping[str, Any],
+    seed: int,
+    estimator_params: Mapping[str, Any] | None = None,
 ) -> Pipeline:
     """Preprocessor + estimator as one unfitted Pipeline with steps ``features`` and ``model``.
 
     ``logistic_regression`` scales numeric features; ``hist_gradient_boosting`` does not need
-    to. Unknown names and invalid values raise ParamsError naming ``train.estimator`` or
-    ``train.hyperparams.<name>`` and what is allowed.
+    to. An import path (``sklearn.ensemble.RandomForestClassifier``, ``my_models.MyModel``)
+    builds that class with ``estimator_params`` (see mlgate.estimators) after scaled features:
+    a linear model needs the scaling and a tree model is not changed by it. Unknown names and
+    invalid values raise ParamsError naming ``train.estimator``, ``train.hyperparams.<name>``
+    or ``train.estimator_params.<name>`` and what is allowed.
     """
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
+        raise ParamsError(f"train.seed: expected an integer, got {seed!r}")
+    if estimator not in ESTIMATORS and estimators.is_import_path(estimator):
+        custom = estimators.build_estimator(estimator, estimator_params or {}, seed=int(seed))
+        return Pipeline(
+            [("features", build_preprocessor(spec, scale_numeric=True)), ("model", custom)]
+        )
     if estimator not in ESTIMATORS:
         raise ParamsError(
-            f"train.estimator: expected one of {list(ESTIMATORS)}, got {estimator!r}"
+            f"train.estimator: expected one of {list(ESTIMATORS)} or an import path to a "
+            f"classifier such as sklearn.ensemble.RandomForestClassifier, got {estimator!r}"
+        )
+    if estimator_params:
+        raise ParamsError(
+            f"train.estimator_params: for an import-path estimator only; set {estimator}'s "
+            f"settings in train.hyperparams.{estimator}"
         )
     if not isinstance(hyperparams, Mapping):
         raise ParamsError(
             f"train.hyperparams: expected a mapping, got {type(hyperparams).__name__}"
         )
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
-        raise ParamsError(f"train.seed: expected an integer, got {seed!r}")
     allowed = ESTIMATORS[estimator]
     for name in hyperparams:
         if name not in allowed:
@@ -249,6 +268,7 @@ def save_model(
     meta_path: str | os.PathLike[str],
     *,
     metadata: Mapping[str, Any],
+    estimator_import: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Dump ``pipeline`` with joblib and write its integrity record; return that record.
 
@@ -256,6 +276,8 @@ def save_model(
     hash does not match the old metadata, which :func:`load_model` refuses (fail closed).
     ``metadata`` (feature list, training data hash, params...) is stored as ``created_from``
     and must be JSON-serialisable; this is checked before anything is written.
+    ``estimator_import`` (mlgate.estimators.provenance) records an import-path estimator's
+    origin, which :func:`load_model` checks before unpickling.
     """
     created_from = json.loads(dumps_json(dict(metadata)))
     model_path, meta_path = Path(model_path), Path(meta_path)
@@ -277,6 +299,8 @@ def save_model(
         "compression": list(COMPRESSION),
         "created_from": created_from,
     }
+    if estimator_import is not None:
+        record["estimator_import"] = dict(estimator_import)
     text = dumps_json(record)
     with atomic_path(meta_path) as tmp:
         tmp.write_text(text, encoding="utf-8")
@@ -349,6 +373,13 @@ def load_model(
                 f"{meta['sklearn_version']}, this is scikit-learn {running['sklearn_version']} "
                 "(must match exactly; retrain or install that version)"
             )
+    if "estimator_import" in meta:
+        # A class of the user's own or of another package: its module must import, and (like
+        # scikit-learn) be the version the model was fitted with.
+        if check_versions:
+            estimators.check_provenance(meta["estimator_import"], model_path)
+        else:
+            estimators.allow_repo_modules()
     try:
         pipeline = joblib.load(io.BytesIO(data))
     except Exception as exc:  # an unpickling failure can be almost any exception type

@@ -32,6 +32,8 @@ class DataParams:
     target: str = "churned"
     # The value in the target column that means "positive" (e.g. "Yes"); stored as 1 downstream.
     positive_label: str | int | bool = 1
+    # Cell texts that mean "missing" in addition to pandas' CSV defaults (e.g. [" ", "?"]).
+    na_values: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -96,12 +98,18 @@ class FeaturesParams:
 
 @dataclass(frozen=True)
 class TrainParams:
-    estimator: Literal["logistic_regression", "hist_gradient_boosting"] = "hist_gradient_boosting"
+    # A built-in name, or an import path to a scikit-learn classifier (mlgate.estimators),
+    # e.g. sklearn.ensemble.RandomForestClassifier or my_models.MyClassifier.
+    estimator: str = "hist_gradient_boosting"
     seed: int = 42
     # Above this many rows the training set is sampled (seeded) and train.json says so.
     max_train_rows: int = 2_000_000
     # Per-estimator hyperparameters; only the chosen estimator's entry is used.
     hyperparams: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Constructor arguments of an import-path estimator (checked against its get_params()).
+    estimator_params: dict[str, Any] = field(default_factory=dict)
+    # File or directory defining an estimator of your own: a dvc.yaml dependency of train.
+    code: str = "stages/train.py"
 
 
 @dataclass(frozen=True)
@@ -226,6 +234,11 @@ def _is_iso_date(text: str) -> bool:
     return True
 
 
+def _is_import_path(text: str) -> bool:
+    parts = text.split(".")
+    return len(parts) >= 2 and all(p.isidentifier() for p in parts)
+
+
 # Range rules checked after typing: key path -> (predicate, expectation text).
 _RANGES: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
     "generate.n_rows": (lambda v: v >= 1, "an integer >= 1"),
@@ -238,6 +251,11 @@ _RANGES: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
     "split.holdout_fraction": (lambda v: 0.0 < v < 1.0, "a number strictly between 0 and 1"),
     "contract.max_examples": (lambda v: v >= 1, "an integer >= 1"),
     "train.max_train_rows": (lambda v: v >= 100, "an integer >= 100"),
+    "train.estimator": (
+        lambda v: v in ("logistic_regression", "hist_gradient_boosting") or _is_import_path(v),
+        "logistic_regression, hist_gradient_boosting, or an import path to a classifier "
+        "such as sklearn.ensemble.RandomForestClassifier",
+    ),
     "evaluate.threshold": (lambda v: 0.0 < v < 1.0, "a number strictly between 0 and 1"),
     "evaluate.confidence": (lambda v: 0.5 <= v < 1.0, "a number in [0.5, 1)"),
     "evaluate.calibration_bins": (lambda v: 2 <= v <= 100, "an integer in [2, 100]"),

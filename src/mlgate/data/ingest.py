@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +16,21 @@ from mlgate.errors import DataError
 SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 
 
-def read_table(path: str | Path, *, columns: list[str] | None = None) -> pd.DataFrame:
-    """Read a CSV or Parquet file into pandas; raise DataError naming the file on any problem."""
+def read_table(
+    path: str | Path,
+    *,
+    columns: list[str] | None = None,
+    na_values: Sequence[str] = (),
+    origin: str = "params.yaml: data.source",
+) -> pd.DataFrame:
+    """Read a CSV or Parquet file into pandas; raise DataError naming the file on any problem.
+
+    ``na_values`` (params.yaml ``data.na_values``) are cell texts that mean "missing", in
+    addition to pandas' defaults for CSV (empty cell, NA, N/A, NaN, null, ...). A cell matches
+    when it equals an entry exactly, so a blank of one space needs ``" "``. In Parquet files
+    they apply to text columns (numbers and dates have a real null there). ``origin`` names
+    where the path came from, for the message when it does not exist.
+    """
     path = Path(path)
     kind = SUFFIXES.get(path.suffix.lower())
     if kind is None:
@@ -24,12 +38,36 @@ def read_table(path: str | Path, *, columns: list[str] | None = None) -> pd.Data
             f"data source {path}: unsupported file type '{path.suffix}'; expected .csv or .parquet"
         )
     if not path.exists():
-        raise DataError(f"data source {path} does not exist (params.yaml: data.source)")
+        raise DataError(f"data source {path} does not exist ({origin})")
     if path.is_dir():
         raise DataError(f"data source {path} is a directory; expected a .csv or .parquet file")
     if path.stat().st_size == 0:
         raise DataError(f"data source {path} is empty (0 bytes)")
-    return _read_parquet(path, columns) if kind == "parquet" else _read_csv(path, columns)
+    _check_na_values(na_values)
+    if kind == "parquet":
+        return _blank_to_null(_read_parquet(path, columns), na_values)
+    return _read_csv(path, columns, na_values)
+
+
+def _check_na_values(na_values: Sequence[str]) -> None:
+    bad = [v for v in na_values if not isinstance(v, str)]
+    if isinstance(na_values, str) or bad:
+        raise DataError(
+            f"data.na_values: expected a list of strings (cell texts that mean missing), "
+            f"got {na_values!r}"
+        )
+
+
+def _blank_to_null(frame: pd.DataFrame, na_values: Sequence[str]) -> pd.DataFrame:
+    if not na_values:
+        return frame
+    for name in frame.columns:
+        col = frame[name]
+        if col.dtype == object or isinstance(col.dtype, pd.StringDtype):
+            hit = col.isin(list(na_values))
+            if hit.any():
+                frame[name] = col.mask(hit)
+    return frame
 
 
 def _read_parquet(path: Path, columns: list[str] | None) -> pd.DataFrame:
@@ -46,9 +84,11 @@ def _read_parquet(path: Path, columns: list[str] | None) -> pd.DataFrame:
         ) from exc
 
 
-def _read_csv(path: Path, columns: list[str] | None) -> pd.DataFrame:
+def _read_csv(path: Path, columns: list[str] | None, na_values: Sequence[str]) -> pd.DataFrame:
+    # Passed only when set: pandas' own defaults then stay exactly as they were.
+    extra: dict[str, Any] = {"na_values": list(na_values)} if na_values else {}
     try:
-        frame = pd.read_csv(path, encoding="utf-8", low_memory=False)
+        frame = pd.read_csv(path, encoding="utf-8", low_memory=False, **extra)
     except UnicodeDecodeError as exc:
         raise DataError(
             f"data source {path} is not UTF-8 text (byte {exc.start}); re-save it as UTF-8"
