@@ -97,6 +97,11 @@ def test_experiment_refs_and_side_branches_count(repo):
     exp = _commit_lock(repo, _lock("H", "exp-model"), "an experiment")
     _git(repo, "update-ref", "refs/exps/ab/cdef0123/exp-name", exp)
     _git(repo, "reset", "--quiet", "--hard", base)  # the experiment is on no branch
+    # DVC's transient refs while an experiment runs: its starting state, not a result
+    transient = _commit_lock(repo, _lock("H", "workspace-state"), "exp stash")
+    for ref in ("refs/exps/stash", "refs/exps/exec/EXEC_MERGE", "refs/exps/celery/x"):
+        _git(repo, "update-ref", ref, transient)
+    _git(repo, "reset", "--quiet", "--hard", base)
     _git(repo, "checkout", "--quiet", "-b", "side")
     _commit_lock(repo, _lock("H", "side-model"), "side")
     _git(repo, "checkout", "--quiet", "main")

@@ -7,7 +7,7 @@ them (and a rule can spend its error budget across them).
 What counts: the distinct candidate models (md5 of ``models/model.joblib`` among the gate
 stage's deps) that a gate stage judged on a holdout with this md5 (``data/holdout.parquet``
 among the same deps), in the ``dvc.lock`` of the commits reachable from HEAD, the branches, the
-tags and the ``dvc exp`` refs (``refs/exps``). The candidate being judged now is left out,
+tags and the ``dvc exp`` results (``refs/exps/``). The candidate being judged now is left out,
 so rerunning the same model (e.g. a forced ``dvc repro``) is not a new draw. Identical lock
 files are read once. The walk takes the ``MAX_COMMITS`` most recent commits (git's date order)
 and says when it stopped there; the answer depends only on the refs, so a rerun with no new
@@ -72,7 +72,10 @@ def judged_model(lock_text: bytes, holdout_md5: str) -> str | None:
 
 
 def _commits(root: str | Path, limit: int) -> list[str]:
-    revs = ["--branches", "--tags", "--glob=refs/exps"]
+    # Experiment results live in refs/exps/<2 hex>/<38 hex>/<name>; DVC's own refs beside them
+    # (exec/*, stash, celery/*) hold the state a running experiment started from and vanish
+    # after it, so counting them would make the count depend on when it was taken.
+    revs = ["--branches", "--tags", "--glob=refs/exps/??/*"]
     if rev_parse(root, "HEAD") is not None:  # a repository with no commit has no HEAD
         revs.append("HEAD")
     return git_output(root, "rev-list", f"--max-count={limit}", *revs).split()
