@@ -306,3 +306,14 @@ def test_malformed_input_raises_value_error_naming_the_problem(y, score, message
 def test_bad_confidence_raises(confidence):
     with pytest.raises(ValueError, match="confidence"):
         roc_auc_delong(_OK_Y, _OK_S, confidence=confidence)
+
+
+@pytest.mark.parametrize("biggest", [3, 2**31, 2_999_999_999, 3_000_000_001])
+def test_exact_sum_of_squares_in_chunks_and_beyond_int64_squares(biggest):
+    """The variance's sums of squares are exact Python ints: chunked int64 sums where a square
+    fits, Python ints where it would not; compared with a plain Python sum."""
+    from mlgate.metrics.auc import _sum_squares
+
+    k = np.random.default_rng(0).integers(-biggest, biggest, size=5000, endpoint=True)
+    k[0] = biggest
+    assert _sum_squares(k) == sum(int(v) ** 2 for v in k.tolist())
