@@ -14,14 +14,17 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import yaml
 
 from mlgate import log
 from mlgate.champion import Champion, RevisionReader
 from mlgate.champion_scores import committed_scores
 from mlgate.errors import ArtifactError, MlgateError
-from mlgate.freshness import stale_paths
-from mlgate.gate import ChampionEvidence, Missing, compare, decide
+from mlgate.freshness import parse_lock, stale_paths
+from mlgate.gate import ChampionEvidence, Check, Missing, compare, decide
+from mlgate.holdout_reuse import reuse_record
 from mlgate.io import read_json, write_json
+from mlgate.leakage import leakage_check
 from mlgate.model import load_model, predict_scores
 from mlgate.params import Params, load_params
 from mlgate.slices import parse_slices
@@ -31,6 +34,7 @@ UPSTREAM = ("validate", "split", "train", "evaluate", "behavioral", "serving")
 IN_HOLDOUT = "data/holdout.parquet"
 IN_PREDICTIONS = "data/holdout_predictions.parquet"
 OUT = "metrics/gate.json"
+LOCK = "dvc.lock"
 
 
 def _read(path: str, what: str) -> dict[str, Any] | Missing:
@@ -72,22 +76,45 @@ def _champion_scores(
     return predict_scores(_load_champion_model(reader), holdout), why
 
 
+def _nonfinite(scores: np.ndarray, who: str) -> Missing | None:
+    """A model that cannot score every row cannot be compared: say which and how many."""
+    bad = int(np.count_nonzero(~np.isfinite(scores)))
+    if not bad:
+        return None
+    return Missing(f"{who}: {bad} of {scores.size} holdout scores are NaN or infinite")
+
+
 def _champion_evidence(
-    params: Params, holdout: pd.DataFrame, y: np.ndarray, candidate: np.ndarray
-) -> ChampionEvidence | Missing | None:
+    params: Params, holdout: pd.DataFrame, y: np.ndarray, candidate: np.ndarray, lock: Any
+) -> tuple[ChampionEvidence | Missing | None, Check | None]:
+    """The paired comparison with the champion, and whether it trained on these rows."""
     record = _read("metrics/champion.json", "champion record")
     if isinstance(record, Missing):
-        return record
+        return record, None
     if not record.get("found"):
-        return Missing(record["error"]) if record.get("error") else None
+        return (Missing(record["error"]) if record.get("error") else None), None
     lacking = [k for k in ("ref", "commit", "source") if not isinstance(record.get(k), str)]
     if lacking:
-        return Missing(f"champion record metrics/champion.json lacks {lacking}; rerun `champion`")
+        missing = f"champion record metrics/champion.json lacks {lacking}; rerun `champion`"
+        return Missing(missing), None
     champion = Champion(record["ref"], record["commit"], record["source"], record.get("version"))
     try:
         reader = RevisionReader(".", champion)
     except MlgateError as exc:
-        return Missing(str(exc))
+        return Missing(str(exc)), None
+    id_column = params.data.id_column
+    leakage = leakage_check(reader, lock, holdout[id_column].to_numpy(), id_column)
+    return _compare_with(params, reader, holdout, y, candidate), leakage
+
+
+def _compare_with(
+    params: Params,
+    reader: RevisionReader,
+    holdout: pd.DataFrame,
+    y: np.ndarray,
+    candidate: np.ndarray,
+) -> ChampionEvidence:
+    champion = reader.champion
     committed: dict[str, Any] | Missing
     try:
         committed = json.loads(reader.read_bytes("metrics/holdout.json"))
@@ -95,8 +122,11 @@ def _champion_evidence(
         committed = Missing(f"champion metrics/holdout.json: {exc}")
     if not isinstance(committed, dict | Missing):
         committed = Missing("champion metrics/holdout.json is not a JSON object")
+    where = f"champion model at {champion.ref} ({champion.commit[:10]})"
     try:
         scores, source = _champion_scores(params, reader, holdout)
+        if (bad := _nonfinite(scores, f"{where}, {source}")) is not None:
+            return ChampionEvidence(champion, committed, bad)
         cfg = params.evaluate
         comparison = compare(
             holdout,
@@ -110,12 +140,8 @@ def _champion_evidence(
             calibration_bins=cfg.calibration_bins,
             champion_scores=source,
         )
-    except MlgateError as exc:
-        return ChampionEvidence(
-            champion,
-            committed,
-            Missing(f"champion model at {champion.ref} ({champion.commit[:10]}): {exc}"),
-        )
+    except (MlgateError, ValueError) as exc:  # a ValueError: input the statistics refuse
+        return ChampionEvidence(champion, committed, Missing(f"{where}: {exc}"))
     return ChampionEvidence(champion, committed, comparison)
 
 
@@ -144,9 +170,7 @@ def _candidate_scores(params: Params, holdout: pd.DataFrame) -> np.ndarray | Mis
     ):
         return Missing(f"{IN_PREDICTIONS} does not cover the rows of {IN_HOLDOUT} in order")
     scores = preds["score"].to_numpy(dtype=float)
-    if not np.isfinite(scores).all():
-        return Missing(f"{IN_PREDICTIONS}: scores contain NaN or inf")
-    return scores
+    return _nonfinite(scores, f"candidate model, {IN_PREDICTIONS}") or scores
 
 
 def _stale() -> list[str] | Missing:
@@ -156,15 +180,30 @@ def _stale() -> list[str] | Missing:
         return Missing(str(exc))
 
 
-def _decide(params: Params, freshness: Future[list[str] | Missing]) -> dict[str, Any]:
+def _lock() -> Any:
+    """The workspace's dvc.lock, parsed; None if unreadable (the freshness check says why)."""
+    try:
+        return parse_lock(Path(LOCK).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+
+
+def _decide(
+    params: Params,
+    lock: Any,
+    freshness: Future[list[str] | Missing],
+    reuse: Future[tuple[int, dict[str, Any]]],
+) -> dict[str, Any]:
     rows = _holdout_rows(params)
     candidate = rows if isinstance(rows, Missing) else _candidate_scores(params, rows[0])
     champion: ChampionEvidence | Missing | None
+    leakage = None
     if isinstance(candidate, Missing):
         champion = Missing(f"paired comparison impossible: {candidate.reason}")
     else:
         assert not isinstance(rows, Missing)
-        champion = _champion_evidence(params, *rows, candidate)
+        champion, leakage = _champion_evidence(params, *rows, candidate, lock)
+    earlier, how = reuse.result()
     return decide(
         params.gate,
         validation=_read("metrics/validation.json", "validation metrics"),
@@ -174,6 +213,9 @@ def _decide(params: Params, freshness: Future[list[str] | Missing]) -> dict[str,
         serving=_read("metrics/serving.json", "serving checks"),
         stale=freshness.result(),
         champion=champion,
+        leakage=leakage,
+        earlier_decisions=earlier,
+        holdout_reuse=how,
     )
 
 
@@ -181,8 +223,11 @@ def main() -> None:
     params = load_params()
     # Hashing the upstream files (the holdout, the model...) waits on the disk and on hashlib,
     # both of which release the GIL: it runs beside the reading and scoring.
-    with ThreadPoolExecutor(1) as pool:
-        decision = _decide(params, pool.submit(_stale))
+    lock = _lock()
+    with ThreadPoolExecutor(2) as pool:
+        # Walking the git history for earlier decisions waits on git: it runs beside too.
+        reuse = pool.submit(reuse_record, ".", lock)
+        decision = _decide(params, lock, pool.submit(_stale), reuse)
     write_json(OUT, decision)
     verdict = "PROMOTE" if decision["promote"] else "REJECT"
     log.info(

@@ -17,6 +17,7 @@ from mlgate.metrics import (
     UndefinedAucError,
     brier_loss,
     calibration_table,
+    canonical_rows,
     expected_calibration_error,
     log_loss,
     roc_auc_delong,
@@ -52,6 +53,8 @@ def holdout_metrics(
     if order is None:
         order = np.argsort(p)
     auc = roc_auc_delong(y, p, confidence=confidence, presorted=order)
+    # The means below summed in one fixed row order: the same bits whatever the holdout's order.
+    y_c, p_c = canonical_rows(y, p, order)
     predicted = p >= threshold
     tp = int(np.sum(predicted & y))
     fp = int(np.sum(predicted & ~y))
@@ -70,10 +73,10 @@ def holdout_metrics(
         "roc_auc_std_error": _r(auc.std_error),
         "roc_auc_ci_clipped": auc.ci_clipped,
         "pr_auc": _r(average_precision(y, p, order)),
-        "brier_loss": _r(brier_loss(y, p)),
-        "log_loss": _r(log_loss(y, p)),
-        "calibration_error": _r(expected_calibration_error(y, p, n_bins=calibration_bins)),
-        "mean_score": _r(p.mean()),
+        "brier_loss": _r(brier_loss(y_c, p_c)),
+        "log_loss": _r(log_loss(y_c, p_c)),
+        "calibration_error": _r(expected_calibration_error(y_c, p_c, n_bins=calibration_bins)),
+        "mean_score": _r(p_c.mean()),
         "threshold": threshold,
         "precision_score": _r(precision),
         "recall_score": _r(recall),

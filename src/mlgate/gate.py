@@ -472,8 +472,16 @@ def decide(
     stale: list[str] | Missing,
     champion: ChampionEvidence | Missing | None,
     serving: Any,
+    leakage: Check | None = None,
+    earlier_decisions: int = 0,
+    holdout_reuse: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Apply every rule; return the JSON-ready decision (``promote`` true only if all pass)."""
+    """Apply every rule; return the JSON-ready decision (``promote`` true only if all pass).
+
+    ``leakage``: the check that the champion never trained on these holdout rows
+    (:mod:`mlgate.leakage`), applied when there is a champion. ``earlier_decisions``: how many
+    decisions were already taken on this holdout (:mod:`mlgate.holdout_reuse`), recorded with
+    ``holdout_reuse`` (how it was counted) under ``holdout_reuse`` in the decision."""
     checks = _evidence_checks(rules, validation, behavioral, stale)
     checks += _floor_checks(rules, holdout, slices)
     checks += _serving_checks(rules, serving)
@@ -506,6 +514,8 @@ def decide(
             )
         )
         checks += _champion_checks(rules, champion)
+        if leakage is not None:
+            checks.append(leakage)
         if not isinstance(champion.comparison, Missing):
             p = champion.comparison.paired
             comparison = {
@@ -559,5 +569,6 @@ def decide(
             for k in ("roc_auc", "roc_auc_ci_low", "roc_auc_ci_high", "model_sha256")
         },
         "comparison": comparison,
+        "holdout_reuse": {"earlier_decisions": earlier_decisions, **(holdout_reuse or {})},
         "checks": [c.to_dict() for c in checks],
     }

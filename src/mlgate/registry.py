@@ -151,6 +151,11 @@ def _git(root: str | Path, *args: str, data: bytes | None = None) -> bytes:
     return proc.stdout
 
 
+def git_output(root: str | Path, *args: str, data: bytes | None = None) -> str:
+    """stdout of ``git args`` in ``root``; RegistryError naming the command if it fails."""
+    return _git(root, *args, data=data).decode()
+
+
 def resolve_commit(root: str | Path, rev: str) -> str:
     """Full hexsha of ``rev``; RegistryError naming the rev if it is not a commit."""
     try:
@@ -165,9 +170,17 @@ def committed_files(
 ) -> dict[str, bytes | None]:
     """Contents of ``paths`` as committed at ``commit`` (None: not in git at that commit)."""
     paths = list(dict.fromkeys(paths))
+    blobs = read_blobs(root, [f"{commit}:{p}" for p in paths])
+    return {path: blobs[f"{commit}:{path}"] for path in paths}
+
+
+def read_blobs(root: str | Path, specs: Iterable[str]) -> dict[str, bytes | None]:
+    """Contents of ``<rev>:<path>`` specs in one ``git cat-file --batch`` (None: no such
+    file, or a directory)."""
+    paths = list(dict.fromkeys(specs))
     if not paths:
         return {}
-    request = "".join(f"{commit}:{p}\n" for p in paths).encode()
+    request = "".join(f"{p}\n" for p in paths).encode()
     out = _git(root, "cat-file", "--batch", data=request)
     result: dict[str, bytes | None] = {}
     pos = 0

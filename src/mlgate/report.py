@@ -269,7 +269,23 @@ def _comparison(gate: Any, holdout: Any) -> list[str]:
             f"{_num(comparison['champion_committed_roc_auc'])}.",
             "",
         ]
+    reuse = gate.get("holdout_reuse") if isinstance(gate, dict) else None
+    if isinstance(reuse, dict):
+        lines += [_reuse_line(reuse), ""]
     return lines
+
+
+def _reuse_line(reuse: Mapping[str, Any]) -> str:
+    """Each decision on the same holdout is another chance of a lucky promotion: say how many."""
+    if reuse.get("error"):
+        return f"Holdout reuse: unknown ({_esc(reuse['error'])})."
+    scanned = f"{_num(reuse.get('commits_scanned'))} commits scanned" + (
+        f", stopped at the limit of {_num(reuse.get('scan_limit'))}" if reuse.get("capped") else ""
+    )
+    return (
+        f"Holdout reuse: {_num(reuse.get('earlier_decisions'))} earlier decision(s) on this "
+        f"holdout (other candidate models; {scanned})."
+    )
 
 
 def _all_checks(gate: Any) -> list[str]:

@@ -90,7 +90,8 @@ def test_auc_equals_sklearn_roc_auc_score(data):
 @settings(deadline=None, max_examples=60)
 @given(labelled_scores(max_size=60))
 def test_fast_midranks_equal_the_rankdata_form_of_sun_and_xu(data):
-    """The single-sort midranks must give exactly the scipy.stats.rankdata formula."""
+    """The single-sort midranks must give the scipy.stats.rankdata formula: V10 exactly, and
+    V01 = (2m - 2 (Tz - Ty)) / 2m, which is the formula's 1 - (Tz - Ty) / m rounded once."""
     y, score = data
     m, n = int(y.sum()), int((~y).sum())
     t_z = rankdata(score, method="average")
@@ -98,7 +99,8 @@ def test_fast_midranks_equal_the_rankdata_form_of_sun_and_xu(data):
     t_y = rankdata(score[~y], method="average")
     v10, v01 = midrank_components(y, score)
     np.testing.assert_array_equal(v10, (t_z[y] - t_x) / n)
-    np.testing.assert_array_equal(v01, 1.0 - (t_z[~y] - t_y) / m)
+    np.testing.assert_array_equal(v01, (2 * m - 2 * (t_z[~y] - t_y)) / (2 * m))
+    np.testing.assert_allclose(v01, 1.0 - (t_z[~y] - t_y) / m, rtol=0, atol=1e-15)
 
 
 def test_components_follow_input_order():
@@ -304,3 +306,14 @@ def test_malformed_input_raises_value_error_naming_the_problem(y, score, message
 def test_bad_confidence_raises(confidence):
     with pytest.raises(ValueError, match="confidence"):
         roc_auc_delong(_OK_Y, _OK_S, confidence=confidence)
+
+
+@pytest.mark.parametrize("biggest", [3, 2**31, 2_999_999_999, 3_000_000_001])
+def test_exact_sum_of_squares_in_chunks_and_beyond_int64_squares(biggest):
+    """The variance's sums of squares are exact Python ints: chunked int64 sums where a square
+    fits, Python ints where it would not; compared with a plain Python sum."""
+    from mlgate.metrics.auc import _sum_squares
+
+    k = np.random.default_rng(0).integers(-biggest, biggest, size=5000, endpoint=True)
+    k[0] = biggest
+    assert _sum_squares(k) == sum(int(v) ** 2 for v in k.tolist())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -17,6 +18,7 @@ from ._oracles import (
     bootstrap_indices,
     components_double_loop,
     percentile_width,
+    psi_matrix,
 )
 
 
@@ -47,7 +49,10 @@ def test_variance_equals_covariance_matrix_formula_from_double_loop(data):
     assert r.variance == pytest.approx(expected, abs=1e-13)
     assert r.auc_a == pytest.approx(a10.mean(), abs=1e-12)
     assert r.auc_b == pytest.approx(b10.mean(), abs=1e-12)
-    assert r.diff == r.auc_a - r.auc_b
+    # the difference is the exact difference of the two U statistics, rounded once
+    twice_u = [int(round(2 * psi_matrix(y, s).sum())) for s in (a, b)]
+    assert r.diff == float(Fraction(twice_u[0] - twice_u[1], 2 * a10.size * a01.size))
+    assert r.diff == pytest.approx(r.auc_a - r.auc_b, abs=1e-15)
 
 
 @settings(deadline=None, max_examples=60)

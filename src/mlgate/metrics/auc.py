@@ -15,6 +15,14 @@ The midranks equal ``scipy.stats.rankdata(method="average")``; they are computed
 single sort of the pooled scores (the positives' and negatives' sub-sequences of a sorted array
 are already sorted), which is about 3x faster than three ``rankdata`` calls at 1e6 rows and
 keeps memory O(N).
+
+Exact arithmetic. Doubled midranks are integers, so each component is an integer count over a
+fixed denominator: ``V10_i = k10_i / (2n)`` with ``k10_i = 2 * (negatives below) + (negatives
+tied)``, and ``AUC = sum(k10) / (2mn)``, the Mann-Whitney U doubled. Every sum (the AUC's, a
+paired difference's, the sums of squares of the variance) is an exact integer and each figure
+is rounded once at the end. So a difference between two equal AUCs is exactly 0, and no
+figure depends on the order of the rows: a permuted holdout gives the same bits, which a
+floating-point mean of components does not (its last bits follow the summation order).
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ from __future__ import annotations
 import math
 import numbers
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -31,6 +40,7 @@ __all__ = [
     "AucResult",
     "PairedAucResult",
     "UndefinedAucError",
+    "canonical_rows",
     "delong_paired",
     "midrank_components",
     "roc_auc_delong",
@@ -176,17 +186,19 @@ def _z_quantile(confidence: float) -> float:
 # --------------------------------------------------------------------------- core
 
 
-def _midranks_sorted(sorted_values: NDArray[np.float64]) -> NDArray[np.float64]:
-    """1-based midranks of an already sorted array, O(N): tied runs share their mean rank."""
+def _doubled_midranks_sorted(sorted_values: NDArray[np.float64]) -> NDArray[np.int64]:
+    """2 x the 1-based midranks of an already sorted array, O(N), as exact integers.
+
+    A tied run covering 0-based positions [s, e) holds ranks s+1 .. e, mean (s + e + 1) / 2;
+    doubling keeps every midrank an integer, so the counts below are exact.
+    """
     n = sorted_values.shape[0]
     starts_mask = np.empty(n, dtype=np.bool_)
     starts_mask[0] = True
     np.not_equal(sorted_values[1:], sorted_values[:-1], out=starts_mask[1:])
     starts = np.flatnonzero(starts_mask)
     ends = np.append(starts[1:], n)  # exclusive
-    # a run covering 0-based positions [s, e) holds 1-based ranks s+1 .. e, mean (s + e + 1) / 2
-    run_midrank = (starts + ends + 1) / 2.0
-    return np.repeat(run_midrank, ends - starts)
+    return np.repeat(starts + ends + 1, ends - starts).astype(np.int64, copy=False)
 
 
 def subset_order(order: NDArray[np.intp], mask: NDArray[np.bool_]) -> NDArray[np.intp]:
@@ -200,6 +212,23 @@ def subset_order(order: NDArray[np.intp], mask: NDArray[np.bool_]) -> NDArray[np
     return position[order[mask[order]]]
 
 
+def canonical_rows(
+    y: NDArray[np.bool_], score: NDArray[np.float64], order: NDArray[np.intp]
+) -> tuple[NDArray[np.bool_], NDArray[np.float64]]:
+    """The same (label, score) pairs in one fixed order: positives, then negatives, each by
+    ascending score. ``order`` is ``np.argsort(score)``.
+
+    Floating-point sums depend on the order of their terms; a mean loss computed over these
+    rows is the same to the last bit whatever order the holdout's rows came in (within a class,
+    tied scores are equal terms), at the cost of two gathers instead of a sort.
+    """
+    sorted_score, sorted_y = score[order], y[order]
+    n_pos = int(np.count_nonzero(sorted_y))
+    labels = np.zeros(y.shape[0], dtype=np.bool_)
+    labels[:n_pos] = True
+    return labels, np.concatenate([sorted_score[sorted_y], sorted_score[~sorted_y]])
+
+
 def _checked_order(score: NDArray[np.float64], order: ArrayLike | None) -> NDArray[np.intp]:
     if order is None:
         return np.argsort(score)  # stability is irrelevant: tied values share one midrank
@@ -209,33 +238,65 @@ def _checked_order(score: NDArray[np.float64], order: ArrayLike | None) -> NDArr
     return order
 
 
-def _components(
-    y: NDArray[np.bool_],
-    score: NDArray[np.float64],
-    n_pos: int,
-    n_neg: int,
-    order: NDArray[np.intp],
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """(V10, V01) in input order from validated input and the argsort of the pooled scores."""
+def _counts(
+    y: NDArray[np.bool_], score: NDArray[np.float64], n_pos: int, order: NDArray[np.intp]
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """DeLong's components as integer numerators, in input order: ``(k10, k01)``.
+
+    ``k10[i] = 2 * (negatives below positive i) + (negatives tied with it)``, so
+    ``V10_i = k10[i] / (2n)``; ``k01[j] = 2 * (positives above negative j) + (positives tied)``,
+    so ``V01_j = k01[j] / (2m)``. They are the doubled midrank differences of Sun & Xu.
+    """
     z_sorted = score[order]
     is_pos = y[order]
-    t_z = _midranks_sorted(z_sorted)
-    sorted_components = np.empty(y.shape[0])
-    sorted_components[is_pos] = (t_z[is_pos] - _midranks_sorted(z_sorted[is_pos])) / n_neg
-    sorted_components[~is_pos] = 1.0 - (t_z[~is_pos] - _midranks_sorted(z_sorted[~is_pos])) / n_pos
-    # back to input order: the k-th positive (negative) of the input gets its own component,
+    t_z = _doubled_midranks_sorted(z_sorted)
+    sorted_k = np.empty(y.shape[0], dtype=np.int64)
+    sorted_k[is_pos] = t_z[is_pos] - _doubled_midranks_sorted(z_sorted[is_pos])
+    sorted_k[~is_pos] = 2 * n_pos - (t_z[~is_pos] - _doubled_midranks_sorted(z_sorted[~is_pos]))
+    # back to input order: the k-th positive (negative) of the input gets its own count,
     # which the paired test needs to line up model A and model B row by row
-    components = np.empty(y.shape[0])
-    components[order] = sorted_components
-    return components[y], components[~y]
+    counts = np.empty(y.shape[0], dtype=np.int64)
+    counts[order] = sorted_k
+    return counts[y], counts[~y]
 
 
-def _sample_var(values: NDArray[np.float64]) -> float:
-    # a constant component has variance exactly 0; np.var can return ~1e-34 from rounding of
-    # the mean, and the paired test treats 0 specially
-    if values.max() == values.min():
-        return 0.0
-    return float(np.var(values, ddof=1))
+_INT64_MAX = int(np.iinfo(np.int64).max)
+
+
+def _sum_squares(k: NDArray[np.int64]) -> int:
+    """sum(k**2) exactly, as a Python int: int64 partial sums small enough not to overflow."""
+    biggest = int(np.abs(k).max())
+    if biggest > 3_000_000_000:  # k*k itself would overflow int64: beyond 1.5e9 rows a class
+        return sum(int(v) * int(v) for v in k.tolist())
+    squares = k * k
+    per_chunk = max(1, _INT64_MAX // max(biggest * biggest, 1))
+    return sum(
+        int(squares[i : i + per_chunk].sum()) for i in range(0, squares.shape[0], per_chunk)
+    )
+
+
+def _var_numerator(k: NDArray[np.int64]) -> tuple[int, int]:
+    """``(sum(k), len(k) * sum(k**2) - sum(k)**2)``: the sum, and len(k)**2 * (len(k) - 1) /
+    len(k) times the sample variance (ddof=1) of ``k``, both exact; 0 iff ``k`` is constant."""
+    total = int(k.sum())  # exact: |sum| <= m * 2n stays far inside int64 below 4e9 rows
+    return total, k.shape[0] * _sum_squares(k) - total * total
+
+
+def _variance(
+    k10: NDArray[np.int64], k01: NDArray[np.int64], n_pos: int, n_neg: int
+) -> tuple[int, float]:
+    """(sum of k10, DeLong variance ``var(V10)/m + var(V01)/n``) from exact integer sums.
+
+    ``var(V10) = var(k10) / (2n)^2`` and ``var(k) = num / (m (m - 1))``; the two terms are added
+    as fractions and rounded once, so the result does not depend on the order of the rows.
+    """
+    m, n = n_pos, n_neg
+    s10, num10 = _var_numerator(k10)
+    _, num01 = _var_numerator(k01)
+    variance = Fraction(num10, m * m * (m - 1) * 4 * n * n) + Fraction(
+        num01, n * n * (n - 1) * 4 * m * m
+    )
+    return s10, float(variance)
 
 
 def midrank_components(
@@ -254,7 +315,8 @@ def midrank_components(
     score = _as_finite_scores(y_score)
     _check_same_length(y, score, "y_score")
     n_pos, n_neg = _check_classes(y)
-    return _components(y, score, n_pos, n_neg, np.argsort(score))
+    k10, k01 = _counts(y, score, n_pos, np.argsort(score))
+    return k10 / (2.0 * n_neg), k01 / (2.0 * n_pos)
 
 
 def roc_auc_delong(
@@ -294,10 +356,9 @@ def roc_auc_delong(
     score = _as_finite_scores(y_score)
     _check_same_length(y, score, "y_score")
     n_pos, n_neg = _check_classes(y)
-    v10, v01 = _components(y, score, n_pos, n_neg, _checked_order(score, presorted))
-
-    auc = float(v10.mean())
-    variance = _sample_var(v10) / n_pos + _sample_var(v01) / n_neg
+    k10, k01 = _counts(y, score, n_pos, _checked_order(score, presorted))
+    u2, variance = _variance(k10, k01, n_pos, n_neg)
+    auc = u2 / (2 * n_pos * n_neg)  # int / int: correctly rounded, whatever the row order
     std_error = math.sqrt(variance)
     raw_low, raw_high = auc - z_crit * std_error, auc + z_crit * std_error
     ci_low, ci_high = max(raw_low, 0.0), min(raw_high, 1.0)
@@ -352,20 +413,22 @@ def delong_paired(
     _check_same_length(y, b, "score_b")
     n_pos, n_neg = _check_classes(y)
     order_a, order_b = (None, None) if presorted is None else presorted
-    v10_a, v01_a = _components(y, a, n_pos, n_neg, _checked_order(a, order_a))
-    v10_b, v01_b = _components(y, b, n_pos, n_neg, _checked_order(b, order_b))
+    k10_a, k01_a = _counts(y, a, n_pos, _checked_order(a, order_a))
+    k10_b, k01_b = _counts(y, b, n_pos, _checked_order(b, order_b))
 
-    auc_a, auc_b = float(v10_a.mean()), float(v10_b.mean())
-    d10 = v10_a - v10_b
-    diff = auc_a - auc_b
-    variance = _sample_var(d10) / n_pos + _sample_var(v01_a - v01_b) / n_neg
+    # Every figure comes from exact integer sums: equal AUCs give a difference of exactly 0,
+    # and no figure depends on the order of the rows.
+    pairs = 2 * n_pos * n_neg
+    auc_a, auc_b = int(k10_a.sum()) / pairs, int(k10_b.sum()) / pairs
+    u2_diff, variance = _variance(k10_a - k10_b, k01_a - k01_b, n_pos, n_neg)
+    diff = u2_diff / pairs
     std_error = math.sqrt(variance)
 
     if variance > 0.0:
         z = diff / std_error
         p_value = float(min(1.0, 2.0 * norm.sf(abs(z))))
-    elif not d10.any():  # the models rank every positive against every negative alike
-        diff, z, p_value = 0.0, 0.0, 1.0
+    elif u2_diff == 0:  # constant, zero component differences: every pair ranked alike
+        z, p_value = 0.0, 1.0
     else:
         z, p_value = math.copysign(math.inf, diff), 0.0
     raw_low, raw_high = diff - z_crit * std_error, diff + z_crit * std_error
