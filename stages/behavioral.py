@@ -9,12 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
 from mlgate import log
 from mlgate.behavioral import load_spec, run_suite
 from mlgate.errors import ParamsError
-from mlgate.io import atomic_write, write_json
+from mlgate.io import atomic_write, read_yaml, write_json
 from mlgate.model import load_model
 from mlgate.params import load_params
 from mlgate.stage import run
@@ -29,14 +28,12 @@ def main() -> None:
     params = load_params()
     cfg = params.behavioral
     path = Path(cfg.spec)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ParamsError(
-            f"behavioral spec {path} does not exist (params.yaml: behavioral.spec)"
-        ) from None
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ParamsError(f"behavioral spec {path} cannot be parsed as YAML: {exc}") from exc
+    raw = read_yaml(
+        path,
+        what="behavioral spec",
+        error=ParamsError,
+        missing=" does not exist (params.yaml: behavioral.spec)",
+    )
     spec = load_spec(raw, source=str(path))
     model, _ = load_model(IN_MODEL, IN_META)
     holdout = pd.read_parquet(IN_HOLDOUT)
