@@ -32,6 +32,8 @@ class DataParams:
     target: str = "churned"
     # The value in the target column that means "positive" (e.g. "Yes"); stored as 1 downstream.
     positive_label: str | int | bool = 1
+    # A source outside the repository is not versioned with the run: refused unless allowed.
+    allow_external_source: bool = False
 
 
 @dataclass(frozen=True)
@@ -295,7 +297,28 @@ def load_params(path: str | Path = "params.yaml") -> Params:
     )
     if raw is None:
         raw = {}
-    return params_from_dict(raw, source=str(path))
+    params = params_from_dict(raw, source=str(path))
+    _check_source_inside(params.data, root=path.parent, source=str(path))
+    return params
+
+
+def _check_source_inside(data: DataParams, *, root: Path, source: str) -> None:
+    """Refuse a ``data.source`` that resolves (symlinks included) outside the repository.
+
+    DVC versions only files inside its project: a decision made on outside data could not be
+    reproduced from its commit, which is the point of the pipeline.
+    """
+    if data.allow_external_source:
+        return
+    repo = root.resolve()
+    resolved = (repo / data.source).resolve()
+    if not resolved.is_relative_to(repo):
+        raise ParamsError(
+            f"{source}: data.source {data.source} resolves to {resolved}, outside the "
+            f"repository {repo}: DVC would not version it, so the decision could not be "
+            "reproduced from its commit. Copy it into the repository and `dvc add` it, or set "
+            "data.allow_external_source: true to accept that"
+        )
 
 
 def params_from_dict(raw: Any, *, source: str = "params.yaml") -> Params:
