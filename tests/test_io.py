@@ -290,3 +290,14 @@ def test_unreadable_files_are_one_line_errors(
 def _write_bytes(path: Path, data: bytes) -> Path:
     path.write_bytes(data)
     return path
+
+
+def test_read_json_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ArtifactError, match="larger than 67,108,864 bytes"):
+        mlgate.io.read_json("/dev/zero", what="gate decision")
+    monkeypatch.setattr(mlgate.io, "MAX_JSON_BYTES", 8)
+    (tmp_path / "a.json").write_text('{"a": 12}', encoding="utf-8")  # 9 bytes: one too many
+    with pytest.raises(ArtifactError, match="larger than 8 bytes"):
+        mlgate.io.read_json(tmp_path / "a.json")
+    (tmp_path / "b.json").write_text('{"a": 1}', encoding="utf-8")
+    assert mlgate.io.read_json(tmp_path / "b.json") == {"a": 1}

@@ -176,15 +176,26 @@ def write_json(target: str | os.PathLike[str], data: Any) -> None:
     write_text(target, dumps_json(data))
 
 
+# mlgate's JSON files (metrics, model metadata, decisions) are KB; 64 MiB is far above any.
+MAX_JSON_BYTES = 64 << 20
+
+
 def read_json(path: str | os.PathLike[str], *, what: str = "JSON file") -> Any:
     """Read JSON or raise an ``ArtifactError`` naming the file and the problem."""
     path = Path(path)
     if not path.exists():
         raise ArtifactError(f"{what} {path} does not exist")
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_JSON_BYTES + 1)  # bounded: /dev/zero is refused, not read
+        text = data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ArtifactError(f"{what} {path} cannot be read: {exc}") from exc
+    if len(data) > MAX_JSON_BYTES:
+        raise ArtifactError(
+            f"{what} {path} is larger than {MAX_JSON_BYTES:,} bytes; expected a metrics or "
+            "metadata JSON file"
+        )
     if not text.strip():
         raise ArtifactError(f"{what} {path} is empty; expected a JSON object")
     try:
