@@ -34,11 +34,14 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     remove its own; the next write of the same target removes those whose process is gone.
     """
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale_temps(target)
-    fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp", dir=target.parent
-    )
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _remove_stale_temps(target)
+        fd, tmp_name = tempfile.mkstemp(
+            prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp", dir=target.parent
+        )
+    except OSError as exc:  # an unwritable directory, a full disk: name the output
+        raise _write_error(target, exc) from exc
     os.close(fd)
     tmp = Path(tmp_name)
     # mkstemp creates 0600; give the output the mode a plain open() would (0666 minus umask).
@@ -52,9 +55,7 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     except OSError as exc:
         # Writers (joblib, pyarrow) often raise without a file name, or with the temporary
         # one: name the output the user knows instead.
-        raise ArtifactError(
-            f"cannot write {target}: {os_error_text(exc)} (nothing was replaced)"
-        ) from exc
+        raise _write_error(target, exc) from exc
     finally:
         tmp.unlink(missing_ok=True)
 
@@ -93,6 +94,10 @@ MEMORY_ERROR_MESSAGE = (
     "out of memory: an input is larger than this machine can hold (a huge file, or a device "
     "such as /dev/zero given as a path); check the paths in params.yaml and on the command line"
 )
+
+
+def _write_error(target: Path, exc: OSError) -> ArtifactError:
+    return ArtifactError(f"cannot write {target}: {os_error_text(exc)} (nothing was replaced)")
 
 
 def _remove_stale_temps(target: Path) -> None:

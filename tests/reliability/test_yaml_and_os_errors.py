@@ -11,8 +11,10 @@ process.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -148,18 +150,45 @@ def test_writing_onto_a_directory_is_one_line_eisdir(
     assert target.is_dir() and list(target.iterdir()) == []  # no temporary file left
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root is not refused by file modes")
-def test_an_unwritable_directory_is_one_line_eacces(
-    tmp_path: Path, sample: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    locked = tmp_path / "locked"
-    locked.mkdir()
-    locked.chmod(0o500)
+def test_an_unwritable_directory_is_one_line_eacces(tmp_path: Path) -> None:
+    """A real EACCES through `mlgate contract infer`: as root, the command runs as nobody."""
+    as_nobody: list[str] = []
+    shared = tmp_path
+    if os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            pytest.skip("root ignores file modes and setpriv is missing to drop privileges")
+        as_nobody = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
+        shared = Path(tempfile.mkdtemp(prefix="mlgate-eacces-", dir="/tmp"))
     try:
-        argv = ["contract", "infer", "--data", str(sample), "--out", str(locked / "c.yaml")]
-        code, err, _ = _mlgate(argv, capsys)
+        shared.chmod(0o755)
+        data = shared / "sample.csv"
+        data.write_text("customer_id,churned\n1,0\n2,1\n", encoding="utf-8")
+        data.chmod(0o644)
+        locked = shared / "locked"
+        locked.mkdir()
+        locked.chmod(0o555)
+        target = locked / "c.yaml"
+        mlgate = Path(sys.executable).parent / "mlgate"
+        proc = subprocess.run(
+            [
+                *as_nobody,
+                str(mlgate),
+                "contract",
+                "infer",
+                "--data",
+                str(data),
+                "--out",
+                str(target),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd="/tmp",
+        )
     finally:
-        locked.chmod(0o700)
-    assert code == 2
-    line = _one_error_line(err)
-    assert str(locked) in line and "EACCES" in line and "permission denied" in line
+        if shared != tmp_path:
+            shutil.rmtree(shared, ignore_errors=True)
+    assert proc.returncode == 2, proc.stderr
+    line = _one_error_line(proc.stderr)
+    assert f"cannot write {target}" in line and "EACCES" in line and "permission denied" in line
