@@ -10,13 +10,12 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
 from mlgate import log
 from mlgate.behavioral import load_spec, run_suite
 from mlgate.behavioral_contract import check_spec
 from mlgate.errors import ParamsError
-from mlgate.io import atomic_write, write_json
+from mlgate.io import atomic_write, read_yaml, write_json
 from mlgate.model import load_model
 from mlgate.params import load_params
 from mlgate.stage import run
@@ -35,14 +34,12 @@ def main() -> None:
     params = load_params()
     cfg = params.behavioral
     path = Path(cfg.spec)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ParamsError(
-            f"behavioral spec {path} does not exist (params.yaml: behavioral.spec)"
-        ) from None
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ParamsError(f"behavioral spec {path} cannot be parsed as YAML: {exc}") from exc
+    raw = read_yaml(
+        path,
+        what="behavioral spec",
+        error=ParamsError,
+        missing=" does not exist (params.yaml: behavioral.spec)",
+    )
     spec = load_spec(raw, source=str(path))
     from mlgate.data.contract import load_contract  # imports pandera: after the guard above
 

@@ -535,8 +535,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MlgateError as exc:
         log.error(str(exc))
         return exc.exit_code
-    except OSError as exc:  # e.g. -C to a missing directory, an unwritable --out
-        log.error(str(exc))
+    except OSError as exc:  # e.g. -C to a missing directory, an unwritable --out, a full disk
+        from mlgate.io import os_error_message
+
+        log.error(os_error_message(exc))
+        return 2
+    except MemoryError:
+        from mlgate.io import MEMORY_ERROR_MESSAGE
+
+        log.error(MEMORY_ERROR_MESSAGE)
         return 2
     except KeyboardInterrupt:
         log.error("interrupted")

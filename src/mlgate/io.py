@@ -8,6 +8,7 @@ killed at any moment therefore leaves the previous output or the complete new on
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import math
 import os
@@ -16,7 +17,9 @@ from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from typing import Any
 
-from mlgate.errors import ArtifactError, DataError
+import yaml
+
+from mlgate.errors import ArtifactError, DataError, MlgateError
 
 # Read once at import (os.umask can only be read by setting it, which is not thread-safe).
 _UMASK = os.umask(0o022)
@@ -31,11 +34,14 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     remove its own; the next write of the same target removes those whose process is gone.
     """
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale_temps(target)
-    fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp", dir=target.parent
-    )
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _remove_stale_temps(target)
+        fd, tmp_name = tempfile.mkstemp(
+            prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp", dir=target.parent
+        )
+    except OSError as exc:  # an unwritable directory, a full disk: name the output
+        raise _write_error(target, exc) from exc
     os.close(fd)
     tmp = Path(tmp_name)
     # mkstemp creates 0600; give the output the mode a plain open() would (0666 minus umask).
@@ -46,8 +52,52 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
             os.fsync(fh.fileno())
         os.replace(tmp, target)
         _fsync_dir(target.parent)
+    except OSError as exc:
+        # Writers (joblib, pyarrow) often raise without a file name, or with the temporary
+        # one: name the output the user knows instead.
+        raise _write_error(target, exc) from exc
     finally:
         tmp.unlink(missing_ok=True)
+
+
+# What to do about an OSError, by errno: the part of the message a user can act on.
+_OS_ADVICE = {
+    errno.ENOSPC: "the disk is full; free space on it and run again",
+    errno.EDQUOT: "the disk quota is exhausted; free space and run again",
+    errno.EACCES: "permission denied; check the owner and mode of the file and its directory",
+    errno.EPERM: "operation not permitted; check the owner and mode of the file",
+    errno.EROFS: "the file system is read-only; run where it can be written",
+    errno.EISDIR: "it is a directory; expected a file",
+    errno.ENOTDIR: "a parent of the path is not a directory",
+    errno.ENOENT: "it does not exist",
+    errno.EMFILE: "too many open files; raise the limit (ulimit -n) and run again",
+    errno.EIO: "input/output error; check the disk",
+}
+
+
+def os_error_text(exc: OSError) -> str:
+    """``No space left on device (ENOSPC): the disk is full; free space ...``, no path."""
+    name = errno.errorcode.get(exc.errno or 0, "")
+    text = exc.strerror or str(exc)
+    advice = _OS_ADVICE.get(exc.errno or 0)
+    return f"{text}{f' ({name})' if name else ''}" + (f": {advice}" if advice else "")
+
+
+def os_error_message(exc: OSError) -> str:
+    """One line for an OSError: the path(s) it names, what happened, what to do."""
+    paths = [str(p) for p in (exc.filename, exc.filename2) if p is not None]
+    where = " -> ".join(paths)
+    return f"{where}: {os_error_text(exc)}" if where else os_error_text(exc)
+
+
+MEMORY_ERROR_MESSAGE = (
+    "out of memory: an input is larger than this machine can hold (a huge file, or a device "
+    "such as /dev/zero given as a path); check the paths in params.yaml and on the command line"
+)
+
+
+def _write_error(target: Path, exc: OSError) -> ArtifactError:
+    return ArtifactError(f"cannot write {target}: {os_error_text(exc)} (nothing was replaced)")
 
 
 def _remove_stale_temps(target: Path) -> None:
@@ -131,15 +181,26 @@ def write_json(target: str | os.PathLike[str], data: Any) -> None:
     write_text(target, dumps_json(data))
 
 
+# mlgate's JSON files (metrics, model metadata, decisions) are KB; 64 MiB is far above any.
+MAX_JSON_BYTES = 64 << 20
+
+
 def read_json(path: str | os.PathLike[str], *, what: str = "JSON file") -> Any:
     """Read JSON or raise an ``ArtifactError`` naming the file and the problem."""
     path = Path(path)
     if not path.exists():
         raise ArtifactError(f"{what} {path} does not exist")
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_JSON_BYTES + 1)  # bounded: /dev/zero is refused, not read
+        text = data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ArtifactError(f"{what} {path} cannot be read: {exc}") from exc
+    if len(data) > MAX_JSON_BYTES:
+        raise ArtifactError(
+            f"{what} {path} is larger than {MAX_JSON_BYTES:,} bytes; expected a metrics or "
+            "metadata JSON file"
+        )
     if not text.strip():
         raise ArtifactError(f"{what} {path} is empty; expected a JSON object")
     try:
@@ -175,6 +236,114 @@ def write_parquet(
             use_dictionary=dictionary,
         ),
     )
+
+
+# --------------------------------------------------------------------------- bounded YAML
+
+# Every YAML file mlgate reads (params.yaml, contracts, behavioral specs) is user input. The
+# real ones are a few KB with a few hundred nodes; these bounds are ~100x that. Aliases are
+# expanded by whatever walks the data later (a type check, an error message's repr), so a
+# 1 KB "billion laughs" document is refused here, before anything walks it.
+MAX_YAML_BYTES = 1 << 20
+MAX_YAML_NODES = 100_000  # after expanding aliases; ~1 s to load at the bound
+MAX_YAML_ALIAS_NODES = 10_000  # nodes added by aliases (*name, <<: *name)
+MAX_YAML_DEPTH = 100  # libyaml's composer recurses in C: a deep document crashes the process
+
+
+def read_yaml(
+    path: str | os.PathLike[str],
+    *,
+    what: str,
+    error: type[MlgateError],
+    missing: str = " does not exist",
+) -> Any:
+    """Parse a YAML file within the bounds above, or raise ``error`` with one line naming it.
+
+    ``missing`` follows the path in the message when the file does not exist (e.g. to say
+    which param names it). At most ``MAX_YAML_BYTES + 1`` bytes are read (``/dev/zero`` is
+    refused, not read for ever), then the events are counted before any node is built.
+    """
+    path = Path(path)
+    text = _read_bounded_text(path, what=what, error=error, missing=missing)
+    loader_cls = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        problem = _yaml_bounds_problem(text, loader_cls)
+        if problem:
+            raise error(f"{what} {path} refused: {problem}")
+        loader = loader_cls(text)
+        try:
+            node = loader.get_single_node()
+            return None if node is None else loader.construct_document(node)
+        finally:
+            loader.dispose()
+    except yaml.YAMLError as exc:
+        raise error(f"{what} {path} is not valid YAML: {_one_line(exc)}") from None
+
+
+def _read_bounded_text(path: Path, *, what: str, error: type[MlgateError], missing: str) -> str:
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_YAML_BYTES + 1)
+    except FileNotFoundError:
+        raise error(f"{what} {path}{missing}") from None
+    except IsADirectoryError:
+        raise error(f"{what} {path} is a directory; expected a YAML file") from None
+    except OSError as exc:
+        raise error(f"{what} {path} cannot be read: {exc.strerror or exc}") from None
+    if len(data) > MAX_YAML_BYTES:
+        raise error(
+            f"{what} {path} refused: larger than {MAX_YAML_BYTES:,} bytes; "
+            "expected a hand-written YAML file"
+        )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise error(f"{what} {path} cannot be read: not UTF-8 (byte {exc.start})") from None
+
+
+def _yaml_bounds_problem(text: str, loader_cls: Any) -> str | None:
+    """Walk the parser's events (no nodes built) and say which bound the document breaks.
+
+    Sizes are in expanded nodes: an alias counts the whole anchored node again, which is what
+    anything walking the loaded data would visit.
+    """
+    anchors: dict[str, int | None] = {}  # None: anchored node not finished (a cycle)
+    open_: list[tuple[str | None, int]] = []  # (anchor, nodes seen at its start)
+    seen = aliased = 0
+    for event in yaml.parse(text, Loader=loader_cls):
+        if isinstance(event, yaml.CollectionStartEvent):
+            if len(open_) >= MAX_YAML_DEPTH:
+                return f"nested deeper than {MAX_YAML_DEPTH} levels"
+            if event.anchor is not None:
+                anchors[event.anchor] = None
+            open_.append((event.anchor, seen))
+            seen += 1
+        elif isinstance(event, yaml.CollectionEndEvent):
+            anchor, start = open_.pop()
+            if anchor is not None:
+                anchors[anchor] = seen - start
+        elif isinstance(event, yaml.ScalarEvent):
+            if event.anchor is not None:
+                anchors[event.anchor] = 1
+            seen += 1
+        elif isinstance(event, yaml.AliasEvent):
+            size = anchors.get(event.anchor, 0)  # an unknown alias: the composer reports it
+            if size is None:
+                return f"alias *{event.anchor} refers to the node that contains it"
+            seen += size
+            aliased += size
+            if aliased > MAX_YAML_ALIAS_NODES:
+                return (
+                    f"aliases (*{event.anchor}, ...) expand to more than "
+                    f"{MAX_YAML_ALIAS_NODES:,} nodes"
+                )
+        if seen > MAX_YAML_NODES:
+            return f"more than {MAX_YAML_NODES:,} nodes"
+    return None
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:300]
 
 
 def require_file(path: str | os.PathLike[str], *, what: str) -> Path:

@@ -11,6 +11,7 @@ import dataclasses
 import datetime
 import difflib
 import re
+import reprlib
 import types
 import typing
 from collections.abc import Mapping
@@ -18,9 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
 from mlgate.errors import ParamsError
+from mlgate.io import read_yaml
 
 # --------------------------------------------------------------------------- sections
 
@@ -34,6 +34,8 @@ class DataParams:
     positive_label: str | int | bool = 1
     # Cell texts that mean "missing" in addition to pandas' CSV defaults (e.g. [" ", "?"]).
     na_values: tuple[str, ...] = ()
+    # A source outside the repository is not versioned with the run: refused unless allowed.
+    allow_external_source: bool = False
 
 
 @dataclass(frozen=True)
@@ -305,19 +307,36 @@ _RANGES: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
 def load_params(path: str | Path = "params.yaml") -> Params:
     """Read and type-check params.yaml; ParamsError names the file and key of any problem."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ParamsError(f"{path}: file not found; expected the pipeline's params.yaml") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ParamsError(f"{path}: cannot be read ({exc})") from exc
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ParamsError(f"{path}: not valid YAML: {exc}") from exc
+    raw = read_yaml(
+        path,
+        what="params file",
+        error=ParamsError,
+        missing=": file not found; expected the pipeline's params.yaml",
+    )
     if raw is None:
         raw = {}
-    return params_from_dict(raw, source=str(path))
+    params = params_from_dict(raw, source=str(path))
+    _check_source_inside(params.data, root=path.parent, source=str(path))
+    return params
+
+
+def _check_source_inside(data: DataParams, *, root: Path, source: str) -> None:
+    """Refuse a ``data.source`` that resolves (symlinks included) outside the repository.
+
+    DVC versions only files inside its project: a decision made on outside data could not be
+    reproduced from its commit, which is the point of the pipeline.
+    """
+    if data.allow_external_source:
+        return
+    repo = root.resolve()
+    resolved = (repo / data.source).resolve()
+    if not resolved.is_relative_to(repo):
+        raise ParamsError(
+            f"{source}: data.source {data.source} resolves to {resolved}, outside the "
+            f"repository {repo}: DVC would not version it, so the decision could not be "
+            "reproduced from its commit. Copy it into the repository and `dvc add` it, or set "
+            "data.allow_external_source: true to accept that"
+        )
 
 
 def params_from_dict(raw: Any, *, source: str = "params.yaml") -> Params:
@@ -415,9 +434,13 @@ def _join(where: str, key: Any) -> str:
     return f"{where}.{key}" if where else str(key)
 
 
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxstring, _REPR.maxother = 2, 60, 60
+
+
 def _show(value: Any) -> str:
-    text = repr(value)
-    return f"{type(value).__name__} {text[:60]}"
+    # reprlib stops after a few items and levels: a message never walks a large value whole.
+    return f"{type(value).__name__} {_REPR.repr(value)[:60]}"
 
 
 def _name(tp: Any) -> str:

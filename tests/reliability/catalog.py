@@ -48,6 +48,8 @@ class Case:
     must_name: tuple[str, ...]  # words the refusal must contain: file, field
     reject_check: str | None = None  # gate evidence: exit 0, reject, this check failed
     rewrites: tuple[str, ...] = ()  # outputs the refusing stage writes on purpose
+    # False when DVC itself cannot get as far as running the stage (see DVC_CANNOT below).
+    under_dvc: bool = True
 
     def __str__(self) -> str:
         return self.name
@@ -116,6 +118,29 @@ def _edit_yaml(rel: str, edit: Callable[[Any], None]) -> Mutation:
         data = _read_yaml(root, rel)
         edit(data)
         _write_yaml(root, rel, data)
+
+    return mutate
+
+
+def billion_laughs(levels: int = 9, width: int = 9) -> str:
+    """Flow YAML whose last anchor expands to width**levels strings (~1 KB of text)."""
+    nodes = ["&l0 [" + ", ".join(['"lol"'] * width) + "]"]
+    for i in range(1, levels):
+        nodes.append(f"&l{i} [" + ", ".join([f"*l{i - 1}"] * width) + "]")
+    return "[" + ", ".join(nodes) + "]"
+
+
+def _bomb_at(rel: str, anchor_text: str) -> Mutation:
+    """Replace the first ``anchor_text`` in ``rel`` with itself followed by a bomb value."""
+
+    def mutate(root: Path) -> None:
+        text = (root / rel).read_text(encoding="utf-8")
+        key, _, _ = anchor_text.partition(":")
+        assert anchor_text in text, f"{anchor_text!r} not in {rel}"
+        line = text[text.index(anchor_text) :].split("\n", 1)[0]
+        (root / rel).write_text(
+            text.replace(line, f"{key}: {billion_laughs()}", 1), encoding="utf-8"
+        )
 
     return mutate
 
@@ -225,6 +250,12 @@ def _ragged(frame: pd.DataFrame, path: Path) -> None:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
+def _source_outside(root: Path) -> None:
+    outside = root.parent / "outside.parquet"
+    outside.write_bytes((root / SOURCE).read_bytes())
+    set_params(root, {"data.source": "../outside.parquet"})
+
+
 def data_cases() -> Iterator[Case]:
     for fmt, target in (("parquet", SOURCE), ("csv", CSV_SOURCE)):
         for name, (brk, fields) in FRAME_BREAKS.items():
@@ -273,6 +304,13 @@ def data_cases() -> Iterator[Case]:
         ("data/raw/missing.parquet", "data.source"),
     )
     yield Case(
+        "source_outside_repository",
+        PARAMS,
+        "validate",
+        _source_outside,
+        ("data.source", "outside the repository", "allow_external_source"),
+    )
+    yield Case(
         "source_unsupported_type",
         PARAMS,
         "validate",
@@ -311,6 +349,24 @@ def params_cases() -> Iterator[Case]:
         (PARAMS, "split.holdout_fration", "holdout_fraction"),
     )
     yield Case("params_invalid_yaml", PARAMS, "split", _invalid_yaml, (PARAMS, "line"))
+    # DVC reads params.yaml itself (dvc.yaml interpolates it) and dies on a bomb before any
+    # stage runs: these run the stages only.
+    yield Case(
+        "params_alias_bomb",
+        PARAMS,
+        "split",
+        _bomb_at(PARAMS, "  holdout_fraction:"),
+        (PARAMS, "aliases", "10,000 nodes"),
+        under_dvc=False,
+    )
+    yield Case(
+        "params_slices_alias_bomb",
+        PARAMS,
+        "evaluate",
+        _bomb_at(PARAMS, "    enterprise:"),
+        (PARAMS, "aliases", "10,000 nodes"),
+        under_dvc=False,
+    )
     yield case(
         "missing_id_column",
         "split",
@@ -426,6 +482,29 @@ def contract_cases() -> Iterator[Case]:
         (CONTRACT, "YAML"),
     )
     yield Case(
+        "contract_alias_bomb",
+        CONTRACT,
+        "validate",
+        _bomb_at(CONTRACT, "    dtype: int64"),
+        (CONTRACT, "aliases", "10,000 nodes"),
+    )
+    yield Case(
+        "contract_is_a_directory",
+        PARAMS,
+        "validate",
+        _params({"contract.path": "contracts"}),
+        ("contracts", "is a directory"),
+    )
+    # DVC would hash /dev/zero (a dependency through ${contract.path}) for ever.
+    yield Case(
+        "contract_is_dev_zero",
+        PARAMS,
+        "validate",
+        _params({"contract.path": "/dev/zero"}),
+        ("/dev/zero", "larger than"),
+        under_dvc=False,
+    )
+    yield Case(
         "contract_missing_file",
         PARAMS,
         "validate",
@@ -484,6 +563,7 @@ def spec_cases() -> Iterator[Case]:
         "sideways",
     )
     yield case("invalid_yaml", _write(SPEC, "tests:\n  - {name: a, type: mft\n"), "YAML")
+    yield case("alias_bomb", _bomb_at(SPEC, "min_rows:"), "aliases", "10,000 nodes")
     yield Case(
         "spec_missing_file",
         PARAMS,

@@ -39,6 +39,7 @@ from tests.e2e.conftest import (
     _env,
     _locked,
     _run_dir,
+    dvc_target,
     make_pipeline_repo,
 )
 
@@ -79,6 +80,12 @@ class Outcome:
         found = re.search(r"^error: ", self.stderr, flags=re.MULTILINE)
         return self.stderr[found.start() :] if found else ""
 
+    @property
+    def dvc_error(self) -> str:
+        """DVC's own refusal (``ERROR: ...``, one line), when it did not run the stage."""
+        found = re.search(r"^ERROR: .*$", self.stderr, flags=re.MULTILINE)
+        return found.group(0) if found else ""
+
     def describe(self) -> str:
         return f"exit {self.code}\n--- stdout\n{self.stdout}\n--- stderr\n{self.stderr}"
 
@@ -93,6 +100,12 @@ def run_stage(repo: PipelineRepo, stage: str) -> Outcome:
         text=True,
         timeout=TIMEOUT,
     )
+    return Outcome(proc.returncode, proc.stdout, proc.stderr)
+
+
+def run_dvc_repro(repo: PipelineRepo, stage: str) -> Outcome:
+    """``dvc repro --single-item <stage>``: the stage as a user's ``dvc repro`` runs it."""
+    proc = repo.dvc("repro", "--single-item", dvc_target(repo.path, stage), check=False)
     return Outcome(proc.returncode, proc.stdout, proc.stderr)
 
 

@@ -12,7 +12,13 @@ import pytest
 
 from tests.e2e.conftest import PipelineRepo
 from tests.reliability.catalog import CATALOG, CSV_SOURCE, SOURCE, Case, set_params
-from tests.reliability.conftest import RunStage, changed_files, run_stage, snapshot_outputs
+from tests.reliability.conftest import (
+    RunStage,
+    changed_files,
+    run_dvc_repro,
+    run_stage,
+    snapshot_outputs,
+)
 
 # Tests that run stages in a reproduced repository; the rest are in-process checks.
 e2e = pytest.mark.e2e
@@ -24,9 +30,14 @@ def check_refusal(repo: PipelineRepo, case: Case, run: RunStage = run_stage) -> 
     before = snapshot_outputs(repo.path)
     outcome = run(repo, case.stage)
     assert "Traceback" not in outcome.output, outcome.describe()
+    must_name = case.must_name
     if case.reject_check is None:
         assert outcome.code != 0, outcome.describe()
         message = outcome.message
+        if not message and run is run_dvc_repro:
+            # DVC refused before running the stage (a dependency missing, a params.yaml it
+            # cannot parse): its one ERROR line must name the file.
+            message, must_name = outcome.dvc_error, case.must_name[:1]
         assert message, f"no 'error:' message\n{outcome.describe()}"
     else:
         assert outcome.code == 0, outcome.describe()
@@ -35,7 +46,7 @@ def check_refusal(repo: PipelineRepo, case: Case, run: RunStage = run_stage) -> 
         assert case.reject_check in gate["failed"], gate["summary"]
         check = next(c for c in gate["checks"] if c["name"] == case.reject_check)
         message = check["reason"]
-    missing = [word for word in case.must_name if word not in message]
+    missing = [word for word in must_name if word not in message]
     assert not missing, f"message lacks {missing}: {message!r}"
     changed = [
         p for p in changed_files(before, snapshot_outputs(repo.path)) if p not in case.rewrites
@@ -70,3 +81,11 @@ def test_clean_csv_source_passes(workspace: PipelineRepo) -> None:
 @pytest.mark.parametrize("case", CATALOG, ids=str)
 def test_bad_input_is_refused(case: Case, workspace: PipelineRepo, run: RunStage) -> None:
     check_refusal(workspace, case, run)
+
+
+@e2e
+@pytest.mark.parametrize("case", [c for c in CATALOG if c.under_dvc], ids=str)
+def test_bad_input_is_refused_under_dvc_repro(case: Case, workspace: PipelineRepo) -> None:
+    """The same refusal through `dvc repro --single-item <stage>`, which deletes a stage's
+    outputs before running it unless they are declared ``persist: true`` (they all are)."""
+    check_refusal(workspace, case, run_dvc_repro)

@@ -34,13 +34,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
-import yaml
 from pandera import extensions
 from pandera.config import ValidationDepth, get_config_context
 from pandera.engines.pandas_engine import DateTime, Engine
 from pandera.errors import SchemaDefinitionError, SchemaError, SchemaErrors
 
 from mlgate.errors import ContractError
+from mlgate.io import read_yaml
 
 
 def _unique_mask(series: pd.Series) -> pd.Series:
@@ -101,21 +101,23 @@ _register()
 
 def load_contract(path: str | Path) -> pa.DataFrameSchema:
     """Load a pandera YAML contract; errors name the file and what is wrong with it."""
+    from pandera.io.pandas_io import deserialize_schema
+
     path = Path(path)
-    if not path.exists():
-        raise ContractError(f"contract {path} does not exist; expected a pandera YAML schema")
-    try:
-        text = path.read_text(encoding="utf-8")
-        raw = yaml.safe_load(text)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ContractError(f"contract {path} cannot be parsed as YAML: {exc}") from exc
+    raw = read_yaml(
+        path,
+        what="contract",
+        error=ContractError,
+        missing=" does not exist; expected a pandera YAML schema",
+    )
     if not isinstance(raw, dict) or not isinstance(raw.get("columns"), dict):
         raise ContractError(
             f"contract {path}: expected a pandera schema with a 'columns' mapping "
             "(see contracts/churn.yaml)"
         )
     try:
-        return pa.DataFrameSchema.from_yaml(text)
+        # The data already parsed within bounds; from_yaml would parse the text again.
+        return deserialize_schema(raw)
     except (SchemaDefinitionError, AttributeError, KeyError, TypeError, ValueError) as exc:
         raise ContractError(f"contract {path} is not a valid pandera schema: {exc}") from exc
 
