@@ -48,7 +48,6 @@ METRICS = (
     "f1_score",
 )
 _CHECK_NAME = re.compile(r"^(?P<rule>[a-z_]+)\[(?P<item>.+)\]$")
-_HOLM = re.compile(r"Holm-adjusted (?P<p>[-+0-9.eE]+|nan)")
 
 
 @dataclass(frozen=True)
@@ -108,6 +107,10 @@ def _p(value: Any) -> str:
     if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
         return f"{value:.3g}"
     return "—"
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _rate(value: Any) -> str:
@@ -215,9 +218,11 @@ def _comparison(gate: Any, holdout: Any) -> list[str]:
         lines += [
             f"Both models scored on the same {_num(comparison.get('n'))} holdout rows; the "
             "ROC AUC difference is DeLong's paired test "
-            f"(p = {_p(comparison.get('p_value'))}). Delta = candidate − champion. "
+            f"(two-sided p = {_p(comparison.get('p_value'))}, H0: delta = 0). "
+            "Delta = candidate − champion. "
             f"Champion scores: {_esc(comparison.get('champion_scores', 're-scored'))}.",
             "",
+            *_promotion_rule(comparison),
         ]
     else:
         lines += [
@@ -272,6 +277,42 @@ def _comparison(gate: Any, holdout: Any) -> list[str]:
     return lines
 
 
+def _promotion_rule(comparison: Mapping[str, Any]) -> list[str]:
+    """The rule that decided, with its SE, sidedness and power (gate.json's ``superiority``)."""
+    sup = comparison.get("superiority")
+    if not isinstance(sup, dict):
+        return []
+    reuse = comparison.get("holdout_reuse") or {}
+    spending = "on" if reuse.get("spend_alpha") else "off"
+    alpha, power = sup.get("alpha_used"), sup.get("power")
+    level = f"{1 - alpha:.4g}" if _is_number(alpha) else "?"
+    return [
+        f"**Rule:** {_esc(sup.get('rule', '?'))}. Paired SE of the delta "
+        f"{_num(sup.get('std_error'), 5)}; one-sided {level} lower bound "
+        f"{_signed(sup.get('lower_bound'))}; one-sided p {_p(sup.get('p_value'))} "
+        f"({_esc(sup.get('p_value_sidedness', ''))}) vs alpha {_p(alpha)}; min_delta "
+        f"{_num(sup.get('min_delta'))}. Gain this holdout detects with "
+        f"{f'{power:.0%}' if _is_number(power) else '?'} power: "
+        f"{_signed(sup.get('min_detectable_gain'))}.",
+        "",
+        f"Holdout reuse: {_num(reuse.get('earlier_decisions'))} earlier decision(s) on this "
+        f"holdout; alpha spending {spending} (alpha {_p(reuse.get('alpha'))}, used "
+        f"{_p(reuse.get('alpha_used'))}).",
+        "",
+    ]
+
+
+def _regression_cell(check: dict[str, Any] | None) -> str:
+    if check is None:
+        return "—"
+    details = check.get("details")
+    if not isinstance(details, dict):
+        return _ok(check.get("passed"))
+    if details.get("may_block") is False:
+        return "reported only (too small)"
+    return f"{_ok(check.get('passed'))} (p_Holm {_p(details.get('p_holm'))})"
+
+
 def _all_checks(gate: Any) -> list[str]:
     lines = ["## All checks", ""]
     if isinstance(gate, Unavailable):
@@ -305,9 +346,11 @@ def _slices(slices: Any, gate: Any) -> list[str]:
     comparison = gate.get("comparison") if isinstance(gate, dict) else None
     paired = (comparison or {}).get("slices") or {}
     lines += [
-        "Floor: the slice's ROC AUC must reach `gate.min_slice_auc`. Regression: one-sided "
-        "test that the slice dropped by more than `gate.slice_margin` against the champion "
-        "on the same rows, Holm-adjusted across slices.",
+        "Floor: a slice fails when its ROC AUC is shown below `gate.min_slice_auc` (CI upper "
+        "bound below it). Regression: one-sided test that the slice dropped by more than "
+        "`gate.slice_margin` against the champion on the same rows, Holm-adjusted across the "
+        "slices that may block: those whose test catches a drop of 2 x margin with 80 % power. "
+        "*Detectable drop*: the drop each slice's test catches with 80 % power at its size.",
         "",
     ]
     rows, skipped = [], []
@@ -322,11 +365,6 @@ def _slices(slices: Any, gate: Any) -> list[str]:
             continue
         pair = paired.get(name) or {}
         floor, regression = floors.get(name), regressions.get(name)
-        if regression is None:
-            reg_text = "—"
-        else:
-            holm = _HOLM.search(str(regression.get("reason", "")))
-            reg_text = _ok(regression.get("passed")) + (f" (p_Holm {holm['p']})" if holm else "")
         rows.append(
             [
                 f"`{_esc(name)}`",
@@ -337,8 +375,9 @@ def _slices(slices: Any, gate: Any) -> list[str]:
                 f"{_ci(entry.get('roc_auc_ci_low'), entry.get('roc_auc_ci_high'))}",
                 _num(pair.get("auc_champion")),
                 _signed(pair.get("auc_delta")),
+                _num(pair.get("min_detectable_drop")),
                 _ok(floor.get("passed")) if floor else "—",
-                reg_text,
+                _regression_cell(regression),
             ]
         )
     if rows:
@@ -351,6 +390,7 @@ def _slices(slices: Any, gate: Any) -> list[str]:
                 "candidate AUC [CI]",
                 "champion AUC",
                 "delta",
+                "detectable drop",
                 "floor",
                 "regression (Holm)",
             ],
