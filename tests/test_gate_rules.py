@@ -367,3 +367,11 @@ def test_dir_decrease_with_min_delta_needs_a_drop_larger_than_it(holdout):  # no
     failures = one(result, "d")["failures"]
     assert failures == int((drop <= cut).sum())
     assert 0 < failures < len(holdout)
+
+
+def test_gate_json_keeps_both_slice_p_values_with_their_sidedness():
+    record = run(pairs={"s": sl(-0.01, 0.004)})["comparison"]["slices"]["s"]
+    assert record["p_value_sidedness"] == "two-sided, H0: true delta = 0"
+    assert record["p_value"] == pytest.approx(2 * norm.sf(2.5))
+    assert record["p_drop_sidedness"] == "one-sided, H0: true delta >= -0.03"
+    assert record["p_drop"] == pytest.approx(norm.cdf(0.02 / 0.004))

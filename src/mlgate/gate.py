@@ -584,6 +584,10 @@ def _serving_checks(rules: GateParams, serving: Any) -> list[Check]:
     return checks
 
 
+# The regression test's p value beside the slice's two-sided one in gate.json's comparison.
+_RECORD_KEYS = {"p_value": "p_drop", "p_value_sidedness": "p_drop_sidedness"}
+
+
 def _comparison_record(
     rules: GateParams, comparison: Comparison, alpha: float, earlier_decisions: int
 ) -> dict[str, Any]:
@@ -601,7 +605,11 @@ def _comparison_record(
             "auc_delta": v.paired.diff,
             "p_value": v.paired.p_value,
             "p_value_sidedness": "two-sided, H0: true delta = 0",
-            **{k2: v2 for k2, v2 in _slice_details(rules, tests[k]).items() if k2 != "rule"},
+            **{
+                _RECORD_KEYS.get(key, key): value
+                for key, value in _slice_details(rules, tests[k]).items()
+                if key != "rule"
+            },
         }
     return {
         "auc_candidate": p.auc_a,
