@@ -249,13 +249,18 @@ def test_slice_collapse_rejects_although_overall_auc_rises(scenario):
     assert gate["promote"] is False
     assert _check(gate, "auc_improvement")["passed"] is True
     assert gate["comparison"]["auc_delta"] > 0  # overall AUC rose, paired on the same rows
+    # The enterprise slice (~280 holdout rows here) is too small to catch a 2 x margin drop 80 %
+    # of the time, so its regression is reported only, with the drop it could detect; the
+    # collapse is caught by its floor, which it is shown to be below (CI upper bound < 0.74).
+    floor = _check(gate, "slice_auc_floor[enterprise]")
+    assert floor["passed"] is False and floor["details"]["roc_auc_ci_high"] < 0.74
     regression = _check(gate, "slice_regression[enterprise]")
-    assert regression["passed"] is False
-    assert "enterprise" in regression["reason"]
-    # Only the segment and the slice inside it regress; every other slice holds.
-    regressed = {c["name"] for c in gate["checks"] if c["name"].startswith("slice_regression")}
-    regressed = {name for name in regressed if not _check(gate, name)["passed"]}
-    assert regressed == {"slice_regression[enterprise]", "slice_regression[new_enterprise]"}
+    assert regression["details"]["may_block"] is False
+    assert regression["value"] < -regression["details"]["min_detectable_drop"]
+    assert "reported only" in regression["reason"]
+    failed_floors = {c for c in gate["failed"] if c.startswith("slice_auc_floor")}
+    assert "slice_auc_floor[enterprise]" in failed_floors
+    assert failed_floors <= {"slice_auc_floor[enterprise]", "slice_auc_floor[new_enterprise]"}
 
 
 def test_default_rule_needs_a_shown_gain_through_dvc_exp_run(scenario):
