@@ -285,7 +285,7 @@ def _promotion_rule(comparison: Mapping[str, Any]) -> list[str]:
     reuse = comparison.get("holdout_reuse") or {}
     spending = "on" if reuse.get("spend_alpha") else "off"
     alpha, power = sup.get("alpha_used"), sup.get("power")
-    level = f"{1 - alpha:.4g}" if _is_number(alpha) else "?"
+    level = f"{1 - alpha:.4g}" if isinstance(alpha, float) and _is_number(alpha) else "?"
     return [
         f"**Rule:** {_esc(sup.get('rule', '?'))}. Paired SE of the delta "
         f"{_num(sup.get('std_error'), 5)}; one-sided {level} lower bound "
