@@ -437,3 +437,19 @@ def test_slice_too_small_to_block_is_marked_reported_only() -> None:
     section = _section(build_report(inputs, plots=ALL_PLOTS), "Slices")
     monthly = next(line for line in section.splitlines() if line.startswith("| `monthly`"))
     assert "reported only (too small)" in monthly and "0.0912" in monthly
+
+
+def test_failed_value_is_printed_with_enough_digits_to_see_it_fail() -> None:
+    inputs = _inputs()
+    inputs["gate"]["checks"].append(
+        {
+            "name": "holdout_auc_floor",
+            "passed": False,
+            "value": 0.73996,
+            "threshold": 0.74,
+            "reason": "CI lower bound 0.73996 < floor 0.74000",
+        }
+    )
+    section = _section(build_report(inputs, plots=ALL_PLOTS), "Decision")
+    line = next(x for x in section.splitlines() if "`holdout_auc_floor`" in x)
+    assert line.endswith("| 0.73996 | 0.74000 |")

@@ -97,6 +97,16 @@ def _num(value: Any, digits: int = 4) -> str:
     return _esc(value)
 
 
+def _num_vs(value: Any, bound: Any) -> tuple[str, str]:
+    """Both numbers with enough decimals to tell them apart: 0.73996 vs 0.74000, not 0.7400."""
+    digits = 4
+    if isinstance(value, float) and isinstance(bound, int | float) and not isinstance(bound, bool):
+        while digits < 17 and value != bound and _num(value, digits) == _num(float(bound), digits):
+            digits += 1
+        return _num(value, digits), _num(float(bound), digits)
+    return _num(value), _num(bound)
+
+
 def _signed(value: Any, digits: int = 4) -> str:
     if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
         return f"{value:+.{digits}f}"
@@ -169,8 +179,7 @@ def _decision(gate: dict[str, Any] | Unavailable) -> list[str]:
                 [
                     f"`{_esc(c.get('name'))}`",
                     _esc(c.get("reason", "")),
-                    _num(c.get("value")),
-                    _num(c.get("threshold")),
+                    *_num_vs(c.get("value"), c.get("threshold")),
                 ]
                 for c in failed
             ],
