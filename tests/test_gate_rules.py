@@ -375,3 +375,26 @@ def test_gate_json_keeps_both_slice_p_values_with_their_sidedness():
     assert record["p_value"] == pytest.approx(2 * norm.sf(2.5))
     assert record["p_drop_sidedness"] == "one-sided, H0: true delta >= -0.03"
     assert record["p_drop"] == pytest.approx(norm.cdf(0.02 / 0.004))
+
+
+@pytest.mark.parametrize(
+    ("gate", "message"),
+    [
+        ({"superiority_alpha": 0.5}, "gate.superiority_alpha: expected a number in (0, 0.5)"),
+        ({"superiority_alpha": 0.0}, "gate.superiority_alpha: expected a number in (0, 0.5)"),
+        ({"holdout_reuse": {"spend_alpha": "yes"}}, "gate.holdout_reuse.spend_alpha"),
+        ({"holdout_reuse": {"spend": True}}, "did you mean 'spend_alpha'"),
+    ],
+)
+def test_new_gate_params_are_checked_by_name(gate, message):
+    from mlgate.errors import ParamsError
+    from mlgate.params import params_from_dict
+
+    with pytest.raises(ParamsError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        params_from_dict({"gate": gate})
+
+
+def test_defaults_are_the_calibrated_rule():
+    rules = GateParams()
+    assert rules.require_superiority is True and rules.superiority_alpha == 0.025
+    assert rules.min_delta == 0.005 and rules.holdout_reuse.spend_alpha is False
