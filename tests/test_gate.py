@@ -15,7 +15,7 @@ CHAMP = Champion(ref="churn-model#prod#1", commit="a" * 40, source="gto", versio
 RULES = GateParams(non_inferiority={"brier_loss": 0.01, "pr_auc": 0.02})
 VALID = {"passed": True}
 BEHAVIOURAL = {"passed": True, "tests": []}
-HOLDOUT = {"roc_auc": 0.86}
+HOLDOUT = {"roc_auc": 0.86, "roc_auc_ci_low": 0.85, "roc_auc_ci_high": 0.87}
 SERVING = {
     "parity_passed": True,
     "parity_max_abs_diff": 0.0,
@@ -29,7 +29,7 @@ SERVING = {
 }
 SLICES = {
     "slices": {
-        "a": {"skipped": False, "roc_auc": 0.85},
+        "a": {"skipped": False, "roc_auc": 0.85, "roc_auc_ci_low": 0.8, "roc_auc_ci_high": 0.9},
         "tiny": {"skipped": True, "skip_reason": "5 rows < min_samples 30"},
     }
 }
@@ -110,8 +110,11 @@ def test_skipped_slices_get_no_floor_check_but_evaluated_ones_do():
 @pytest.mark.parametrize(
     ("override", "failed"),
     [
-        ({"holdout": {"roc_auc": 0.79}}, "holdout_auc_floor"),
-        ({"slices": {"slices": {"a": {"skipped": False, "roc_auc": 0.70}}}}, "slice_auc_floor[a]"),
+        ({"holdout": {**HOLDOUT, "roc_auc_ci_low": 0.79}}, "holdout_auc_floor"),
+        (
+            {"slices": {"slices": {"a": {"roc_auc": 0.70, "roc_auc_ci_high": 0.73}}}},
+            "slice_auc_floor[a]",
+        ),
         ({"validation": {"passed": False}}, "validation_passed"),
         (
             {"behavioral": {"passed": False, "tests": [{"name": "dir_x", "passed": False}]}},
@@ -175,7 +178,8 @@ def test_superiority_rule_needs_the_lower_bound_above_zero():
 
 
 def test_slice_collapse_rejected_even_though_overall_auc_rises():
-    frame, y, signal = _data(n=8000)
+    # 20,000 rows: segment y (~4,000) is large enough to catch a 2 x margin drop 80 % of the time
+    frame, y, signal = _data(n=20_000)
     good, champ = _scores(signal, 0.2, 1), _scores(signal, 1.2, 2)
     seg_y = (frame["segment"] == "y").to_numpy()
     candidate = good.copy()
@@ -187,6 +191,7 @@ def test_slice_collapse_rejected_even_though_overall_auc_rises():
     assert "slice_regression[seg_x]" not in _failed(decision)
     check = next(c for c in decision["checks"] if c["name"] == "slice_regression[seg_y]")
     assert "Holm-adjusted" in check["reason"]
+    assert check["details"]["may_block"] is True and check["details"]["p_holm"] <= 0.05
 
 
 def test_non_inferiority_uses_the_metric_direction():

@@ -54,6 +54,7 @@ def _gate(promote: bool = False) -> dict[str, Any]:
             "threshold": -0.03,
             "reason": "slice 'smb' AUC 0.8500 vs champion 0.8490 (diff +0.0010); one-sided p "
             "(drop > 0.03) 0.0001, Holm-adjusted 0.0002 vs alpha 0.05",
+            "details": {"may_block": True, "p_value": 0.0001, "p_holm": 0.0002},
         },
         {
             "name": "slice_regression[monthly]",
@@ -62,6 +63,7 @@ def _gate(promote: bool = False) -> dict[str, Any]:
             "threshold": -0.03,
             "reason": "slice 'monthly' AUC 0.7800 vs champion 0.8400 (diff -0.0600); one-sided p "
             "(drop > 0.03) 0.004, Holm-adjusted 0.008 vs alpha 0.05",
+            "details": {"may_block": True, "p_value": 0.004, "p_holm": 0.008},
         },
     ]
     failed = [c for c in checks if not c["passed"]]
@@ -398,3 +400,65 @@ def test_stage_writes_report_with_missing_inputs(tmp_path: Path) -> None:
     assert "metrics/holdout.json does not exist" in report
     assert "_ROC curve: image missing_" in report
     assert "missing: metrics/holdout.json" in proc.stderr
+
+
+def test_comparison_states_the_rule_se_sidedness_power_and_reuse() -> None:
+    inputs = _inputs()
+    inputs["gate"]["comparison"]["superiority"] = {
+        "rule": "promote only if the one-sided 0.975 lower bound ... > 0",
+        "std_error": 0.00244,
+        "alpha_used": 0.0125,
+        "lower_bound": -0.0036,
+        "p_value": 0.31,
+        "p_value_sidedness": "one-sided, H0: true delta <= 0",
+        "min_delta": 0.005,
+        "min_detectable_gain": 0.0076,
+        "power": 0.8,
+    }
+    inputs["gate"]["comparison"]["holdout_reuse"] = {
+        "earlier_decisions": 0,
+        "spend_alpha": True,
+        "alpha": 0.025,
+        "alpha_used": 0.0125,
+    }
+    section = _section(build_report(inputs, plots=ALL_PLOTS), "Candidate vs champion")
+    assert "two-sided p = 0.58, H0: delta = 0" in section
+    assert "Paired SE of the delta 0.00244; one-sided 0.9875 lower bound -0.0036" in section
+    assert "one-sided p 0.31 (one-sided, H0: true delta <= 0) vs alpha 0.0125" in section
+    assert "detects with 80% power: +0.0076" in section
+    assert "Holdout reuse" not in section  # no count recorded: nothing to say
+    inputs["gate"]["holdout_reuse"] = {
+        "earlier_decisions": 0,
+        "commits_scanned": 3,
+        "scan_limit": 500,
+        "capped": False,
+    }
+    section = _section(build_report(inputs, plots=ALL_PLOTS), "Candidate vs champion")
+    assert "0 earlier decision(s) on this holdout" in section
+    assert "Alpha spending on (alpha 0.025, used 0.0125)" in section
+
+
+def test_slice_too_small_to_block_is_marked_reported_only() -> None:
+    inputs = _inputs()
+    check = next(c for c in inputs["gate"]["checks"] if c["name"] == "slice_regression[monthly]")
+    check["details"] = {"may_block": False, "p_holm": None}
+    inputs["gate"]["comparison"]["slices"]["monthly"]["min_detectable_drop"] = 0.0912
+    section = _section(build_report(inputs, plots=ALL_PLOTS), "Slices")
+    monthly = next(line for line in section.splitlines() if line.startswith("| `monthly`"))
+    assert "reported only (too small)" in monthly and "0.0912" in monthly
+
+
+def test_failed_value_is_printed_with_enough_digits_to_see_it_fail() -> None:
+    inputs = _inputs()
+    inputs["gate"]["checks"].append(
+        {
+            "name": "holdout_auc_floor",
+            "passed": False,
+            "value": 0.73996,
+            "threshold": 0.74,
+            "reason": "CI lower bound 0.73996 < floor 0.74000",
+        }
+    )
+    section = _section(build_report(inputs, plots=ALL_PLOTS), "Decision")
+    line = next(x for x in section.splitlines() if "`holdout_auc_floor`" in x)
+    assert line.endswith("| 0.73996 | 0.74000 |")

@@ -7,9 +7,9 @@ Comparisons with the champion are *paired*: both models are scored on the candid
 rows, so the shared sampling noise cancels (DeLong's paired test). The champion's scores are
 its committed predictions when its dvc.lock proves they were made on these exact rows
 (:mod:`mlgate.champion_scores`), else the champion's model re-scores the rows.
-Slice regressions use a one-sided test of ``H0: diff >= -margin`` per slice (reject when the
-slice is shown to have dropped by more than the margin), with Holm's step-down correction
-across slices, so that many slices do not inflate false alarms.
+The statistics of each rule (what it decides, which error it controls) live in
+:mod:`mlgate.gate_rules` and docs/statistics.md; this module applies them to the evidence and
+words the reasons.
 """
 
 from __future__ import annotations
@@ -21,15 +21,24 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
 from mlgate.champion import Champion
 from mlgate.evaluation import holdout_metrics
+from mlgate.gate_rules import (
+    POWER,
+    SliceTest,
+    holdout_floor,
+    show_vs,
+    slice_floor,
+    slice_tests,
+    spent_alpha,
+    superiority,
+)
 from mlgate.metrics import (
     PairedAucResult,
     UndefinedAucError,
     delong_paired,
-    holm_adjusted,
+    roc_auc_delong,
     subset_order,
 )
 from mlgate.params import GateParams
@@ -50,15 +59,21 @@ class Check:
     reason: str
     value: Any = None
     threshold: Any = None
+    # Structured figures behind the reason (rule, SE, p values with their sidedness...), so
+    # readers such as the report never parse the reason text.
+    details: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "name": self.name,
             "passed": self.passed,
             "value": self.value,
             "threshold": self.threshold,
             "reason": self.reason,
         }
+        if self.details is not None:
+            out["details"] = self.details
+        return out
 
 
 @dataclass(frozen=True)
@@ -66,6 +81,8 @@ class SliceComparison:
     n: int
     paired: PairedAucResult | None
     skip_reason: str | None = None
+    # The champion's own DeLong SE in the slice: decides whether the slice may block.
+    champion_se: float | None = None
 
 
 @dataclass(frozen=True)
@@ -125,17 +142,19 @@ def compare(
         n, n_pos = int(mask.sum()), int(y[mask].sum())
         if n < min_samples or n_pos < 2 or n - n_pos < 2:
             return SliceComparison(n, None, f"{n} rows, {n_pos} positive: too few")
+        champion_order = subset_order(orders[1], mask)
         try:
             paired = delong_paired(
                 y[mask],
                 candidate[mask],
                 champion[mask],
                 confidence=confidence,
-                presorted=(subset_order(orders[0], mask), subset_order(orders[1], mask)),
+                presorted=(subset_order(orders[0], mask), champion_order),
             )
+            alone = roc_auc_delong(y[mask], champion[mask], presorted=champion_order)
         except UndefinedAucError as exc:
             return SliceComparison(n, None, str(exc))
-        return SliceComparison(n, paired)
+        return SliceComparison(n, paired, champion_se=alone.std_error)
 
     # The pieces are independent and mostly numpy gathers and sorts, which release the GIL:
     # two threads share them (1e6 rows: 0.9 s -> 0.55 s). Each result is what it would be alone.
@@ -232,26 +251,53 @@ def _auc_value(value: Any) -> float | None:
     return float(value) if 0.0 <= value <= 1.0 else None
 
 
-def _floor_checks(rules: GateParams, holdout: Any, slices: Any) -> list[Check]:
-    checks = []
-    auc = None if isinstance(holdout, Missing) else _auc_value(holdout.get("roc_auc"))
-    if auc is None:
-        reason = (
-            holdout.reason
-            if isinstance(holdout, Missing)
-            else "metrics/holdout.json has no roc_auc in [0, 1]"
-        )
-        checks.append(Check("holdout_auc_floor", False, reason, None, rules.min_auc))
+def _floor_check(
+    name: str, entry: Any, bound_key: str, floor: float, where: str, *, lower: bool
+) -> Check:
+    """One floor judged with its CI: ``lower`` = must show it is above (CI lower bound >= floor),
+    else fails only when shown below (CI upper bound < floor)."""
+    auc = _auc_value(entry.get("roc_auc")) if isinstance(entry, dict) else None
+    bound = _auc_value(entry.get(bound_key)) if isinstance(entry, dict) else None
+    if auc is None or bound is None:
+        missing = "roc_auc" if auc is None else bound_key
+        return Check(name, False, f"{where} has no {missing} in [0, 1]", None, floor)
+    if lower:
+        passed = holdout_floor(bound, floor)
+        rule = "CI lower bound >= floor (the model must show it reaches the floor)"
+        shown, floor_text = show_vs(bound, floor)
+        verdict = f"CI lower bound {shown} {'>=' if passed else '<'} floor {floor_text}"
     else:
-        checks.append(
-            Check(
+        passed = slice_floor(bound, floor)
+        rule = "fails when the CI upper bound < floor (shown below the floor)"
+        shown, floor_text = show_vs(bound, floor)
+        verdict = f"CI upper bound {shown} {'>=' if passed else '<'} floor {floor_text}"
+        if passed and auc < floor:
+            verdict += " (point estimate below the floor, but not shown below it)"
+    point, _ = show_vs(auc, floor)
+    return Check(
+        name,
+        passed,
+        f"{where}: ROC AUC {point}; {verdict}",
+        auc,
+        floor,
+        details={"rule": rule, "roc_auc": auc, bound_key: bound, "floor": floor},
+    )
+
+
+def _floor_checks(rules: GateParams, holdout: Any, slices: Any) -> list[Check]:
+    if isinstance(holdout, Missing):
+        checks = [Check("holdout_auc_floor", False, holdout.reason, None, rules.min_auc)]
+    else:
+        checks = [
+            _floor_check(
                 "holdout_auc_floor",
-                auc >= rules.min_auc,
-                f"holdout ROC AUC {auc:.4f} vs floor {rules.min_auc}",
-                auc,
+                holdout,
+                "roc_auc_ci_low",
                 rules.min_auc,
+                "metrics/holdout.json",
+                lower=True,
             )
-        )
+        ]
     if isinstance(slices, Missing) or not isinstance(slices.get("slices"), dict):
         reason = (
             slices.reason
@@ -263,72 +309,101 @@ def _floor_checks(rules: GateParams, holdout: Any, slices: Any) -> list[Check]:
     for name, entry in slices["slices"].items():
         if isinstance(entry, dict) and entry.get("skipped") is True:
             continue
-        auc = _auc_value(entry.get("roc_auc")) if isinstance(entry, dict) else None
-        if auc is None:
-            reason = f"metrics/slices.json: slice '{name}' has no roc_auc in [0, 1]"
-            checks.append(
-                Check(f"slice_auc_floor[{name}]", False, reason, None, rules.min_slice_auc)
-            )
-            continue
         checks.append(
-            Check(
+            _floor_check(
                 f"slice_auc_floor[{name}]",
-                auc >= rules.min_slice_auc,
-                f"slice '{name}' ROC AUC {auc:.4f} vs floor {rules.min_slice_auc}",
-                float(auc),
+                entry,
+                "roc_auc_ci_high",
                 rules.min_slice_auc,
+                f"metrics/slices.json: slice '{name}'",
+                lower=False,
             )
         )
     return checks
 
 
-def _champion_checks(rules: GateParams, evidence: ChampionEvidence) -> list[Check]:
-    checks = []
-    committed = evidence.committed_metrics
+def _committed_check(committed: dict[str, Any] | Missing) -> Check:
     if isinstance(committed, Missing):
-        checks.append(Check("champion_metrics", False, committed.reason))
-    elif (committed_auc := _auc_value(committed.get("roc_auc"))) is None:
-        checks.append(
-            Check(
-                "champion_metrics",
-                False,
-                "champion's committed metrics/holdout.json has no roc_auc in [0, 1]",
-            )
+        return Check("champion_metrics", False, committed.reason)
+    committed_auc = _auc_value(committed.get("roc_auc"))
+    if committed_auc is None:
+        return Check(
+            "champion_metrics",
+            False,
+            "champion's committed metrics/holdout.json has no roc_auc in [0, 1]",
         )
-    else:
-        checks.append(
-            Check(
-                "champion_metrics",
-                True,
-                f"champion's committed holdout ROC AUC {committed_auc:.4f}",
-                committed_auc,
-            )
-        )
-    comparison = evidence.comparison
-    if isinstance(comparison, Missing):
-        checks.append(Check("paired_comparison", False, comparison.reason))
-        return checks
-    p = comparison.paired
-    ci = f"{rules.confidence:.0%} CI [{p.ci_low:+.4f}, {p.ci_high:+.4f}], p={p.p_value:.3g}"
-    checks.append(
+    return Check(
+        "champion_metrics",
+        True,
+        f"champion's committed holdout ROC AUC {committed_auc:.4f}",
+        committed_auc,
+    )
+
+
+def _superiority_details(rules: GateParams, p: PairedAucResult, alpha: float) -> dict[str, Any]:
+    s = superiority(p.diff, p.std_error, alpha=alpha, min_delta=rules.min_delta)
+    return {
+        "rule": (
+            f"promote only if the one-sided {1 - alpha:.4g} lower bound of the paired AUC "
+            "delta is > 0 (superiority) and the delta is >= min_delta (materiality)"
+            if rules.require_superiority
+            else "promote if the paired AUC delta is >= min_delta (point estimate; no error "
+            "control: gate.require_superiority is false)"
+        ),
+        "auc_delta": p.diff,
+        "std_error": p.std_error,
+        "alpha": rules.superiority_alpha,
+        "alpha_used": alpha,
+        "lower_bound": s.lower_bound,
+        "p_value": s.p_value,
+        "p_value_sidedness": "one-sided, H0: true delta <= 0",
+        "p_value_two_sided": p.p_value,
+        "p_value_two_sided_sidedness": "two-sided, H0: true delta = 0",
+        "min_delta": rules.min_delta,
+        "min_detectable_gain": s.min_detectable_gain,
+        "power": POWER,
+        "shown": s.shown,
+        "material": s.material,
+    }
+
+
+def _improvement_checks(rules: GateParams, p: PairedAucResult, alpha: float) -> list[Check]:
+    d = _superiority_details(rules, p, alpha)
+    se_text = (
+        f"paired SE {p.std_error:.5f}; gain detectable with {POWER:.0%} power at this n: "
+        f"{d['min_detectable_gain']:+.4f}"
+    )
+    delta, floor = show_vs(p.diff, rules.min_delta)
+    checks = [
         Check(
             "auc_improvement",
-            p.diff >= rules.min_delta,
-            f"paired AUC difference {p.diff:+.4f} ({ci}) vs min_delta {rules.min_delta}",
+            d["material"],
+            f"materiality: paired AUC delta {delta} {'>=' if d['material'] else '<'} "
+            f"min_delta {floor}; {se_text}",
             p.diff,
             rules.min_delta,
+            details=d,
         )
-    )
+    ]
     if rules.require_superiority:
+        low, zero = show_vs(d["lower_bound"], 0.0)
         checks.append(
             Check(
                 "auc_superiority",
-                p.ci_low > 0,
-                f"lower CI bound of the difference {p.ci_low:+.4f} must be > 0",
-                p.ci_low,
+                d["shown"],
+                f"superiority: one-sided {1 - alpha:.4g} lower bound of the delta {low} "
+                f"{'>' if d['shown'] else '<='} {zero} (one-sided p {d['p_value']:.3g} vs alpha "
+                f"{alpha:.4g}, H0: delta <= 0; two-sided p {p.p_value:.3g}); {se_text}",
+                d["lower_bound"],
                 0.0,
+                details=d,
             )
         )
+    return checks
+
+
+def _non_inferiority_checks(rules: GateParams, comparison: Comparison) -> list[Check]:
+    checks = []
     for metric, margin in sorted(rules.non_inferiority.items()):
         name = f"non_inferiority[{metric}]"
         try:
@@ -349,48 +424,95 @@ def _champion_checks(rules: GateParams, evidence: ChampionEvidence) -> list[Chec
             )
             continue
         worsening = (cand - champ) if lower else (champ - cand)
+        worse, bound = show_vs(worsening, margin)
         checks.append(
             Check(
                 name,
                 worsening <= margin,
                 f"{metric} {cand:.4f} vs champion {champ:.4f} on the same rows "
-                f"(worse by {worsening:+.4f}, margin {margin})",
+                f"(worse by {worse}, margin {bound}; point estimate)",
                 worsening,
                 margin,
             )
         )
-    checks.extend(_slice_regression_checks(rules, comparison.slices))
     return checks
 
 
-def _slice_regression_checks(
+def _champion_checks(rules: GateParams, evidence: ChampionEvidence, alpha: float) -> list[Check]:
+    checks = [_committed_check(evidence.committed_metrics)]
+    comparison = evidence.comparison
+    if isinstance(comparison, Missing):
+        checks.append(Check("paired_comparison", False, comparison.reason))
+        return checks
+    checks += _improvement_checks(rules, comparison.paired, alpha)
+    checks += _non_inferiority_checks(rules, comparison)
+    checks.extend(_slice_regression_checks(rules, _slice_results(rules, comparison.slices)))
+    return checks
+
+
+def _slice_results(
     rules: GateParams, slices: Mapping[str, SliceComparison]
-) -> list[Check]:
-    tested = {k: v.paired for k, v in slices.items() if v.paired is not None}
-    if not tested:
-        return []
-    names = list(tested)
-    p_values = []
-    for name in names:
-        r = tested[name]
-        if r.std_error > 0:
-            p_values.append(float(norm.cdf((r.diff + rules.slice_margin) / r.std_error)))
-        else:
-            p_values.append(0.0 if r.diff < -rules.slice_margin else 1.0)
-    adjusted = holm_adjusted(p_values)
+) -> dict[str, SliceTest]:
+    tested = {k: v for k, v in slices.items() if v.paired is not None}
+    return slice_tests(
+        {k: v.paired for k, v in tested.items() if v.paired is not None},
+        {k: v.champion_se if v.champion_se is not None else 0.0 for k, v in tested.items()},
+        margin=rules.slice_margin,
+        alpha=rules.slice_alpha,
+    )
+
+
+def _slice_details(rules: GateParams, t: SliceTest) -> dict[str, Any]:
+    return {
+        "rule": (
+            "blocks when shown to drop by more than slice_margin: one-sided test, "
+            "Holm-adjusted over the slices that may block"
+            if t.may_block
+            else "reported only: too small to catch a drop of 2 x slice_margin with "
+            f"{POWER:.0%} power"
+        ),
+        "may_block": t.may_block,
+        "auc_delta": t.diff,
+        "std_error": t.std_error,
+        "champion_std_error": t.planning_se,
+        "p_value": t.p_value,
+        "p_value_sidedness": f"one-sided, H0: true delta >= -{rules.slice_margin}",
+        "p_holm": t.p_holm,
+        "alpha": rules.slice_alpha,
+        "power_level": t.level,
+        "min_detectable_drop": t.min_detectable_drop,
+        "power_at_twice_margin": t.power_at_twice_margin,
+    }
+
+
+def _slice_regression_checks(rules: GateParams, tests: Mapping[str, SliceTest]) -> list[Check]:
     checks = []
-    for name, p_raw, p_adj in zip(names, p_values, adjusted, strict=True):
-        r = tested[name]
-        dropped = bool(p_adj <= rules.slice_alpha)
+    for name, t in tests.items():
+        detect = (
+            f"detects a drop of {t.min_detectable_drop:.4f} with {POWER:.0%} power "
+            f"(at 2 x margin: {t.power_at_twice_margin:.0%})"
+        )
+        if t.may_block:
+            assert t.p_holm is not None
+            reason = (
+                f"slice '{name}' delta {t.diff:+.4f} (paired SE {t.std_error:.4f}); one-sided p "
+                f"(H0: drop <= {rules.slice_margin}) {t.p_value:.3g}, Holm-adjusted "
+                f"{t.p_holm:.3g} {'<=' if t.blocks else '>'} alpha {rules.slice_alpha}; {detect}"
+            )
+        else:
+            reason = (
+                f"slice '{name}' reported only (delta {t.diff:+.4f}, one-sided p "
+                f"{t.p_value:.3g}): {detect}, short of 2 x margin {2 * rules.slice_margin:.4g}; "
+                "its floor still applies"
+            )
         checks.append(
             Check(
                 f"slice_regression[{name}]",
-                not dropped,
-                f"slice '{name}' AUC {r.auc_a:.4f} vs champion {r.auc_b:.4f} "
-                f"(diff {r.diff:+.4f}); one-sided p (drop > {rules.slice_margin}) "
-                f"{p_raw:.3g}, Holm-adjusted {float(p_adj):.3g} vs alpha {rules.slice_alpha}",
-                r.diff,
+                not t.blocks,
+                reason,
+                t.diff,
                 -rules.slice_margin,
+                details=_slice_details(rules, t),
             )
         )
     return checks
@@ -462,6 +584,57 @@ def _serving_checks(rules: GateParams, serving: Any) -> list[Check]:
     return checks
 
 
+# The regression test's p value beside the slice's two-sided one in gate.json's comparison.
+_RECORD_KEYS = {"p_value": "p_drop", "p_value_sidedness": "p_drop_sidedness"}
+
+
+def _comparison_record(
+    rules: GateParams, comparison: Comparison, alpha: float, earlier_decisions: int
+) -> dict[str, Any]:
+    p = comparison.paired
+    tests = _slice_results(rules, comparison.slices)
+    slices: dict[str, Any] = {}
+    for k, v in comparison.slices.items():
+        if v.paired is None:
+            slices[k] = None
+            continue
+        slices[k] = {
+            "n": v.n,
+            "auc_candidate": v.paired.auc_a,
+            "auc_champion": v.paired.auc_b,
+            "auc_delta": v.paired.diff,
+            "p_value": v.paired.p_value,
+            "p_value_sidedness": "two-sided, H0: true delta = 0",
+            **{
+                _RECORD_KEYS.get(key, key): value
+                for key, value in _slice_details(rules, tests[k]).items()
+                if key != "rule"
+            },
+        }
+    return {
+        "auc_candidate": p.auc_a,
+        "auc_champion": p.auc_b,
+        "auc_delta": p.diff,
+        "auc_delta_se": p.std_error,
+        "auc_delta_ci_low": p.ci_low,
+        "auc_delta_ci_high": p.ci_high,
+        "confidence": p.confidence,
+        "p_value": p.p_value,
+        "p_value_sidedness": "two-sided, H0: true delta = 0",
+        "superiority": _superiority_details(rules, p, alpha),
+        "holdout_reuse": {
+            "earlier_decisions": earlier_decisions,
+            "spend_alpha": rules.holdout_reuse.spend_alpha,
+            "alpha": rules.superiority_alpha,
+            "alpha_used": alpha,
+        },
+        "n": p.n,
+        "champion_scores": comparison.champion_scores,
+        "champion_metrics_same_rows": comparison.champion,
+        "slices": slices,
+    }
+
+
 def decide(
     rules: GateParams,
     *,
@@ -481,7 +654,12 @@ def decide(
     ``leakage``: the check that the champion never trained on these holdout rows
     (:mod:`mlgate.leakage`), applied when there is a champion. ``earlier_decisions``: how many
     decisions were already taken on this holdout (:mod:`mlgate.holdout_reuse`), recorded with
-    ``holdout_reuse`` (how it was counted) under ``holdout_reuse`` in the decision."""
+    ``holdout_reuse`` (how it was counted) under ``holdout_reuse`` in the decision; with
+    ``gate.holdout_reuse.spend_alpha`` the superiority test's alpha shrinks with it.
+    """
+    alpha = spent_alpha(
+        rules.superiority_alpha, earlier_decisions, rules.holdout_reuse.spend_alpha
+    )
     checks = _evidence_checks(rules, validation, behavioral, stale)
     checks += _floor_checks(rules, holdout, slices)
     checks += _serving_checks(rules, serving)
@@ -513,36 +691,16 @@ def decide(
                 f"found via {champion.champion.source}",
             )
         )
-        checks += _champion_checks(rules, champion)
+        checks += _champion_checks(rules, champion, alpha)
         if leakage is not None:
             checks.append(leakage)
+        reuse_error = (holdout_reuse or {}).get("error")
+        if rules.holdout_reuse.spend_alpha and reuse_error:
+            # Spending needs the count; an unknown count would spend as if this were the first.
+            reason = f"holdout reuse count unknown ({reuse_error}), alpha spending on"
+            checks.append(Check("holdout_reuse_known", False, reason))
         if not isinstance(champion.comparison, Missing):
-            p = champion.comparison.paired
-            comparison = {
-                "auc_candidate": p.auc_a,
-                "auc_champion": p.auc_b,
-                "auc_delta": p.diff,
-                "auc_delta_ci_low": p.ci_low,
-                "auc_delta_ci_high": p.ci_high,
-                "p_value": p.p_value,
-                "n": p.n,
-                "champion_scores": champion.comparison.champion_scores,
-                "champion_metrics_same_rows": champion.comparison.champion,
-                "slices": {
-                    k: (
-                        None
-                        if v.paired is None
-                        else {
-                            "n": v.n,
-                            "auc_candidate": v.paired.auc_a,
-                            "auc_champion": v.paired.auc_b,
-                            "auc_delta": v.paired.diff,
-                            "p_value": v.paired.p_value,
-                        }
-                    )
-                    for k, v in champion.comparison.slices.items()
-                },
-            }
+            comparison = _comparison_record(rules, champion.comparison, alpha, earlier_decisions)
             if not isinstance(champion.committed_metrics, Missing):
                 comparison["champion_committed_roc_auc"] = champion.committed_metrics.get(
                     "roc_auc"

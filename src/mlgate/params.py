@@ -162,15 +162,26 @@ class GateServingParams:
 
 
 @dataclass(frozen=True)
+class HoldoutReuseParams:
+    """Every decision on the same holdout is another draw; spending shares alpha among them."""
+
+    # true: the k-th decision on a holdout tests superiority at superiority_alpha / (k (k+1)),
+    # so all decisions together promote a not-better candidate at most superiority_alpha.
+    spend_alpha: bool = False
+
+
+@dataclass(frozen=True)
 class GateParams:
     champion: ChampionParams = field(default_factory=ChampionParams)
     # With no champion: promote if every absolute rule passes, or always reject.
     first_model: Literal["promote_if_floors_pass", "reject"] = "promote_if_floors_pass"
     min_auc: float = 0.80
     min_slice_auc: float = 0.74
-    min_delta: float = 0.005
-    require_superiority: bool = False
-    confidence: float = 0.95
+    min_delta: float = 0.005  # materiality: the paired point delta must reach it
+    # Superiority: the one-sided (1 - superiority_alpha) lower bound of the delta must be > 0.
+    require_superiority: bool = True
+    superiority_alpha: float = 0.025
+    confidence: float = 0.95  # two-sided CIs shown in gate.json and the report
     # metric -> allowed worsening vs the champion on the same rows (direction from the name).
     non_inferiority: dict[str, float] = field(default_factory=dict)
     slice_margin: float = 0.03
@@ -178,6 +189,7 @@ class GateParams:
     require_validation: bool = True
     require_behavioral: bool = True
     serving: GateServingParams = field(default_factory=GateServingParams)
+    holdout_reuse: HoldoutReuseParams = field(default_factory=HoldoutReuseParams)
 
 
 @dataclass(frozen=True)
@@ -271,6 +283,7 @@ _RANGES: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
     "gate.min_slice_auc": (lambda v: 0.0 <= v <= 1.0, "a number in [0, 1]"),
     "gate.min_delta": (lambda v: -1.0 <= v <= 1.0, "a number in [-1, 1]"),
     "gate.confidence": (lambda v: 0.5 <= v < 1.0, "a number in [0.5, 1)"),
+    "gate.superiority_alpha": (lambda v: 0.0 < v < 0.5, "a number in (0, 0.5)"),
     "gate.slice_margin": (lambda v: 0.0 <= v <= 1.0, "a number in [0, 1]"),
     "gate.slice_alpha": (lambda v: 0.0 < v < 1.0, "a number in (0, 1)"),
     "gate.serving.max_single_p95_ms": (lambda v: v > 0, "a number > 0"),

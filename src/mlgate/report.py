@@ -48,7 +48,6 @@ METRICS = (
     "f1_score",
 )
 _CHECK_NAME = re.compile(r"^(?P<rule>[a-z_]+)\[(?P<item>.+)\]$")
-_HOLM = re.compile(r"Holm-adjusted (?P<p>[-+0-9.eE]+|nan)")
 
 
 @dataclass(frozen=True)
@@ -98,6 +97,16 @@ def _num(value: Any, digits: int = 4) -> str:
     return _esc(value)
 
 
+def _num_vs(value: Any, bound: Any) -> tuple[str, str]:
+    """Both numbers with enough decimals to tell them apart: 0.73996 vs 0.74000, not 0.7400."""
+    digits = 4
+    if isinstance(value, float) and isinstance(bound, int | float) and not isinstance(bound, bool):
+        while digits < 17 and value != bound and _num(value, digits) == _num(float(bound), digits):
+            digits += 1
+        return _num(value, digits), _num(float(bound), digits)
+    return _num(value), _num(bound)
+
+
 def _signed(value: Any, digits: int = 4) -> str:
     if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
         return f"{value:+.{digits}f}"
@@ -108,6 +117,10 @@ def _p(value: Any) -> str:
     if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
         return f"{value:.3g}"
     return "—"
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _rate(value: Any) -> str:
@@ -166,8 +179,7 @@ def _decision(gate: dict[str, Any] | Unavailable) -> list[str]:
                 [
                     f"`{_esc(c.get('name'))}`",
                     _esc(c.get("reason", "")),
-                    _num(c.get("value")),
-                    _num(c.get("threshold")),
+                    *_num_vs(c.get("value"), c.get("threshold")),
                 ]
                 for c in failed
             ],
@@ -215,9 +227,11 @@ def _comparison(gate: Any, holdout: Any) -> list[str]:
         lines += [
             f"Both models scored on the same {_num(comparison.get('n'))} holdout rows; the "
             "ROC AUC difference is DeLong's paired test "
-            f"(p = {_p(comparison.get('p_value'))}). Delta = candidate − champion. "
+            f"(two-sided p = {_p(comparison.get('p_value'))}, H0: delta = 0). "
+            "Delta = candidate − champion. "
             f"Champion scores: {_esc(comparison.get('champion_scores', 're-scored'))}.",
             "",
+            *_promotion_rule(comparison),
         ]
     else:
         lines += [
@@ -271,21 +285,59 @@ def _comparison(gate: Any, holdout: Any) -> list[str]:
         ]
     reuse = gate.get("holdout_reuse") if isinstance(gate, dict) else None
     if isinstance(reuse, dict):
-        lines += [_reuse_line(reuse), ""]
+        spending = (comparison or {}).get("holdout_reuse")
+        lines += [_reuse_line(reuse, spending if isinstance(spending, dict) else None), ""]
     return lines
 
 
-def _reuse_line(reuse: Mapping[str, Any]) -> str:
-    """Each decision on the same holdout is another chance of a lucky promotion: say how many."""
+def _reuse_line(reuse: Mapping[str, Any], spending: Mapping[str, Any] | None) -> str:
+    """Each decision on the same holdout is another chance of a lucky promotion: say how many,
+    and how much of the superiority test's alpha this decision could spend (``spending``)."""
+    alpha = (
+        ""
+        if spending is None
+        else f" Alpha spending {'on' if spending.get('spend_alpha') else 'off'} (alpha "
+        f"{_p(spending.get('alpha'))}, used {_p(spending.get('alpha_used'))})."
+    )
     if reuse.get("error"):
-        return f"Holdout reuse: unknown ({_esc(reuse['error'])})."
+        return f"Holdout reuse: unknown ({_esc(reuse['error'])}).{alpha}"
     scanned = f"{_num(reuse.get('commits_scanned'))} commits scanned" + (
         f", stopped at the limit of {_num(reuse.get('scan_limit'))}" if reuse.get("capped") else ""
     )
     return (
         f"Holdout reuse: {_num(reuse.get('earlier_decisions'))} earlier decision(s) on this "
-        f"holdout (other candidate models; {scanned})."
+        f"holdout (other candidate models; {scanned}).{alpha}"
     )
+
+
+def _promotion_rule(comparison: Mapping[str, Any]) -> list[str]:
+    """The rule that decided, with its SE, sidedness and power (gate.json's ``superiority``)."""
+    sup = comparison.get("superiority")
+    if not isinstance(sup, dict):
+        return []
+    alpha, power = sup.get("alpha_used"), sup.get("power")
+    level = f"{1 - alpha:.4g}" if isinstance(alpha, float) and _is_number(alpha) else "?"
+    return [
+        f"**Rule:** {_esc(sup.get('rule', '?'))}. Paired SE of the delta "
+        f"{_num(sup.get('std_error'), 5)}; one-sided {level} lower bound "
+        f"{_signed(sup.get('lower_bound'))}; one-sided p {_p(sup.get('p_value'))} "
+        f"({_esc(sup.get('p_value_sidedness', ''))}) vs alpha {_p(alpha)}; min_delta "
+        f"{_num(sup.get('min_delta'))}. Gain this holdout detects with "
+        f"{f'{power:.0%}' if _is_number(power) else '?'} power: "
+        f"{_signed(sup.get('min_detectable_gain'))}.",
+        "",
+    ]
+
+
+def _regression_cell(check: dict[str, Any] | None) -> str:
+    if check is None:
+        return "—"
+    details = check.get("details")
+    if not isinstance(details, dict):
+        return _ok(check.get("passed"))
+    if details.get("may_block") is False:
+        return "reported only (too small)"
+    return f"{_ok(check.get('passed'))} (p_Holm {_p(details.get('p_holm'))})"
 
 
 def _all_checks(gate: Any) -> list[str]:
@@ -321,9 +373,11 @@ def _slices(slices: Any, gate: Any) -> list[str]:
     comparison = gate.get("comparison") if isinstance(gate, dict) else None
     paired = (comparison or {}).get("slices") or {}
     lines += [
-        "Floor: the slice's ROC AUC must reach `gate.min_slice_auc`. Regression: one-sided "
-        "test that the slice dropped by more than `gate.slice_margin` against the champion "
-        "on the same rows, Holm-adjusted across slices.",
+        "Floor: a slice fails when its ROC AUC is shown below `gate.min_slice_auc` (CI upper "
+        "bound below it). Regression: one-sided test that the slice dropped by more than "
+        "`gate.slice_margin` against the champion on the same rows, Holm-adjusted across the "
+        "slices that may block: those whose test catches a drop of 2 x margin with 80 % power. "
+        "*Detectable drop*: the drop each slice's test catches with 80 % power at its size.",
         "",
     ]
     rows, skipped = [], []
@@ -338,11 +392,6 @@ def _slices(slices: Any, gate: Any) -> list[str]:
             continue
         pair = paired.get(name) or {}
         floor, regression = floors.get(name), regressions.get(name)
-        if regression is None:
-            reg_text = "—"
-        else:
-            holm = _HOLM.search(str(regression.get("reason", "")))
-            reg_text = _ok(regression.get("passed")) + (f" (p_Holm {holm['p']})" if holm else "")
         rows.append(
             [
                 f"`{_esc(name)}`",
@@ -353,8 +402,9 @@ def _slices(slices: Any, gate: Any) -> list[str]:
                 f"{_ci(entry.get('roc_auc_ci_low'), entry.get('roc_auc_ci_high'))}",
                 _num(pair.get("auc_champion")),
                 _signed(pair.get("auc_delta")),
+                _num(pair.get("min_detectable_drop")),
                 _ok(floor.get("passed")) if floor else "—",
-                reg_text,
+                _regression_cell(regression),
             ]
         )
     if rows:
@@ -367,6 +417,7 @@ def _slices(slices: Any, gate: Any) -> list[str]:
                 "candidate AUC [CI]",
                 "champion AUC",
                 "delta",
+                "detectable drop",
                 "floor",
                 "regression (Holm)",
             ],

@@ -249,10 +249,40 @@ def test_slice_collapse_rejects_although_overall_auc_rises(scenario):
     assert gate["promote"] is False
     assert _check(gate, "auc_improvement")["passed"] is True
     assert gate["comparison"]["auc_delta"] > 0  # overall AUC rose, paired on the same rows
+    # The enterprise slice (~280 holdout rows here) is too small to catch a 2 x margin drop 80 %
+    # of the time, so its regression is reported only, with the drop it could detect; the
+    # collapse is caught by its floor, which it is shown to be below (CI upper bound < 0.74).
+    floor = _check(gate, "slice_auc_floor[enterprise]")
+    assert floor["passed"] is False and floor["details"]["roc_auc_ci_high"] < 0.74
     regression = _check(gate, "slice_regression[enterprise]")
-    assert regression["passed"] is False
-    assert "enterprise" in regression["reason"]
-    # Only the segment and the slice inside it regress; every other slice holds.
-    regressed = {c["name"] for c in gate["checks"] if c["name"].startswith("slice_regression")}
-    regressed = {name for name in regressed if not _check(gate, name)["passed"]}
-    assert regressed == {"slice_regression[enterprise]", "slice_regression[new_enterprise]"}
+    assert regression["details"]["may_block"] is False
+    assert regression["value"] < -regression["details"]["min_detectable_drop"]
+    assert "reported only" in regression["reason"]
+    failed_floors = {c for c in gate["failed"] if c.startswith("slice_auc_floor")}
+    assert "slice_auc_floor[enterprise]" in failed_floors
+    assert failed_floors <= {"slice_auc_floor[enterprise]", "slice_auc_floor[new_enterprise]"}
+
+
+def test_default_rule_needs_a_shown_gain_through_dvc_exp_run(scenario):
+    """The default rule (one-sided lower bound > 0 and delta >= min_delta) deciding for real:
+    a copy of the champion is rejected with delta 0 and CI [0, 0]; a clear gain is promoted."""
+    repo, weak, strong = scenario
+    repo.set_params({"gate.champion.ref": strong})  # the candidate *is* the champion
+    repo.repro()
+    gate = repo.metrics("gate")
+    comparison = gate["comparison"]
+    assert gate["promote"] is False
+    assert set(gate["failed"]) == {"auc_improvement", "auc_superiority"}
+    assert (comparison["auc_delta"], comparison["auc_delta_ci_low"]) == (0.0, 0.0)
+    assert comparison["auc_delta_ci_high"] == 0.0
+    superiority = comparison["superiority"]
+    assert superiority["lower_bound"] == 0.0 and superiority["p_value"] == 1.0
+    assert superiority["p_value_sidedness"] == "one-sided, H0: true delta <= 0"
+
+    repo.dvc("exp", "run", "-S", f"gate.champion.ref={weak}")
+    gate = repo.metrics("gate")
+    assert gate["promote"] is True, gate["summary"]
+    superiority = gate["comparison"]["superiority"]
+    assert superiority["lower_bound"] > 0 and superiority["alpha_used"] == 0.025
+    assert superiority["min_detectable_gain"] < gate["comparison"]["auc_delta"]
+    assert "one-sided 0.975 lower bound" in _check(gate, "auc_superiority")["reason"]

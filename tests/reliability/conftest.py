@@ -2,7 +2,8 @@
 
 ``reliability_repo`` is built once per test run (and shared by the xdist workers, as
 ``foundation_repo`` is): ``dvc repro gate`` on 4,000 rows with a logistic regression,
-committed, then the champion pointed at that very commit with ``gate.min_delta: -0.01``, so
+committed, then the champion pointed at that very commit with ``gate.min_delta: -0.01`` and
+``gate.require_superiority: false`` (a model equal to its champion is never *shown* better), so
 the baseline decision is *promote* with every check passing, the paired champion comparison
 included. A case breaks one thing and must turn that decision, or a stage, into a refusal.
 
@@ -224,7 +225,13 @@ def _build(root: Path) -> PipelineRepo:
     repo = make_pipeline_repo(root, SESSION_PARAMS)
     repo.repro("gate")
     champion = repo.commit("pipeline reproduced on 4,000 rows")
-    repo.set_params({"gate.champion.ref": champion, "gate.min_delta": -0.01})
+    repo.set_params(
+        {
+            "gate.champion.ref": champion,
+            "gate.min_delta": -0.01,
+            "gate.require_superiority": False,
+        }
+    )
     for stage in ("champion", "gate"):
         outcome = run_stage(repo, stage)
         if outcome.code != 0:
