@@ -22,27 +22,50 @@ from mlgate import log
 from mlgate.errors import MlgateError
 
 out = Console(highlight=False, soft_wrap=True)
+GATE_PATH = "metrics/gate.json"
 
 
 # --------------------------------------------------------------------------- commands
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from mlgate.io import read_json
-    from mlgate.report import failed_checks, validate_decision
+    """Exit 0: promote, verified. 1: reject, verified. 2: no decision that could be verified."""
+    from mlgate.errors import ArtifactError
+    from mlgate.verify import GATE_OUT, verify_tree
 
-    decision = validate_decision(read_json(args.gate, what="gate decision"), source=args.gate)
-    failed = failed_checks(decision)
+    if Path(args.gate) != Path(GATE_OUT):
+        raise ArtifactError(
+            f"--gate {args.gate}: only {GATE_OUT}, the gate stage's output in dvc.lock, can be "
+            "verified; run `mlgate -C DIR check` to check another repository"
+        )
+    result = verify_tree(".")
+    if result.decision is not None:
+        label = {"verified": "verified", "unverified": "[yellow]read, NOT verified[/]"}
+        _print_decision(result.decision, label.get(result.status, "[red]contradicted[/]"))
+    if result.verified:
+        out.print(
+            "verified: the evidence matches dvc.lock and the gate, rerun on it, decides the same"
+        )
+        return 0 if result.decision and result.decision["promote"] else 1
+    what = "invalid decision" if result.status == "invalid" else "NOT verified"
+    for problem in result.problems:
+        log.error(f"{what}: {problem}")
+    if result.next_step:
+        log.error(f"next: `{result.next_step}`, then `mlgate check` again")
+    return 2
+
+
+def _print_decision(decision: dict[str, Any], how: str) -> None:
+    failed = [c for c in decision["checks"] if not c["passed"]]
     verdict = "[green]PROMOTE[/]" if decision["promote"] else "[red]REJECT[/]"
-    n_checks = decision.get("n_checks", len(decision.get("checks", [])))
-    out.print(f"{verdict}: {n_checks - len(failed)}/{n_checks} checks passed ({args.gate})")
+    n_checks = len(decision["checks"])
+    out.print(f"{verdict}: {n_checks - len(failed)}/{n_checks} checks passed ({GATE_PATH}, {how})")
     if failed:
         table = Table("failed check", "reason", title="failed checks", title_justify="left")
         for check in failed:
             # Text, not markup: check names like slice_auc_floor[smb] look like rich tags.
             table.add_row(Text(str(check.get("name"))), Text(str(check.get("reason", ""))))
         out.print(table)
-    return 0 if decision["promote"] else 1
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
