@@ -314,11 +314,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "check",
-        help="exit 0 if the gate promotes, 1 if it rejects, 2 if unknown",
-        description="Read the gate decision and turn it into an exit code for "
-        "CI: 0 promote, 1 reject, 2 missing or invalid decision file.",
+        help="verify the gate decision: exit 0 promote, 1 reject, 2 no verified decision",
+        description="Verify metrics/gate.json and turn it into an exit code for CI: the "
+        "decision must be internally consistent, its evidence must match dvc.lock, and the "
+        "gate rerun on that evidence must decide the same. Exit 0 promote, 1 reject (both "
+        "verified), 2 no decision, an inconsistent or contradicted one, or one that could "
+        "not be verified (the message says what to run next).",
     )
-    p.add_argument("--gate", default="metrics/gate.json", help="decision file (%(default)s)")
+    p.add_argument(
+        "--gate", default=GATE_PATH, help="decision file; only %(default)s can be verified"
+    )
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser(
@@ -336,7 +341,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Assign the GTO stage (params gate.champion.stage) to the "
         "model at REV, only if REV's committed metrics/gate.json says promote, "
         "its committed files match its dvc.lock, the decision was taken against "
-        "the current champion and (for HEAD) the work tree matches dvc.lock. "
+        "the current champion, (for HEAD) the work tree matches dvc.lock, and the "
+        "decision recomputed from REV's evidence is the same (exit 2 otherwise). "
         "Registers a version (next patch) if REV has none.",
     )
     p.add_argument("--rev", default="HEAD", help="commit to promote (%(default)s)")
