@@ -163,8 +163,9 @@ def test_promote_refuses_a_rejected_commit(repo: Path, run: Callable[..., str]) 
 def test_promote_refuses_without_a_committed_decision(repo: Path) -> None:
     (repo / "README").write_text("x")
     commit(repo)
-    with pytest.raises(RegistryRefusal, match="metrics/gate.json is not committed"):
+    with pytest.raises(RegistryRefusal, match="metrics/gate.json is not committed") as info:
         promote(repo)
+    assert info.value.exit_code == 2  # no decision at all, as `mlgate check` says
 
 
 def test_promote_refuses_a_hand_edited_decision(repo: Path, run: Callable[..., str]) -> None:
@@ -172,8 +173,9 @@ def test_promote_refuses_a_hand_edited_decision(repo: Path, run: Callable[..., s
     run(promote=True, lock_gate=b"what the gate stage really wrote")
     with pytest.raises(
         RegistryRefusal, match="differs from the committed dvc.lock: metrics/gate.json"
-    ):
+    ) as info:
         promote(repo)
+    assert info.value.exit_code == 2
 
 
 @pytest.mark.parametrize(
@@ -239,8 +241,9 @@ def test_promote_refuses_params_changed_after_the_run(repo: Path) -> None:
     write_run(repo, promote=True, min_auc=0.8)
     (repo / "params.yaml").write_text("gate:\n  min_auc: 0.5\n")  # loosened, never rerun
     commit(repo)
-    with pytest.raises(RegistryRefusal, match=r"params.yaml:gate.min_auc"):
+    with pytest.raises(RegistryRefusal, match=r"params.yaml:gate.min_auc") as info:
         promote(repo)
+    assert info.value.exit_code == 2
 
 
 def test_promote_refuses_stale_work_tree(repo: Path, run: Callable[..., str]) -> None:
@@ -287,8 +290,9 @@ def test_decision_against_an_old_champion_is_refused(repo: Path, run: Callable[.
     run(promote=True, champion=None)  # decided when there was no champion yet
     with pytest.raises(
         RegistryRefusal, match=f"no champion, but the champion is now v0.0.1 \\({first[:10]}\\)"
-    ):
+    ) as info:
         promote(repo)
+    assert info.value.exit_code == 1  # a valid decision, against another baseline
 
 
 def test_rollback_restores_previous_versions_in_order(repo: Path, run: Callable[..., str]) -> None:

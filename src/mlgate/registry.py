@@ -46,8 +46,12 @@ HOLDOUT_FILE = "metrics/holdout.json"
 LOCK_FILE = "dvc.lock"
 PROMOTE_MARK = "mlgate promote"
 ROLLBACK_MARK = "mlgate rollback"
-# How blockers from the recomputation start (unverified, contradicted): they exit 2.
+# Blockers from the recomputation start with these (unverified, contradicted).
 EVIDENCE_MARKS = ("decision not verified", "decision contradicted by its evidence")
+# A refusal exits 1 (like a reject) only when every blocker is one of these: a valid decision
+# that says no, or one taken against another champion. Anything else means the evidence does
+# not back the decision (missing, stale, inconsistent, contradicted): exit 2, like check.
+RULE_MARKS = ("the gate rejected", "the decision was taken against")
 HEADLINE = (
     "roc_auc",
     "roc_auc_ci_low",
@@ -67,8 +71,8 @@ class RegistryRefusal(MlgateError):
 
 
 class EvidenceRefusal(RegistryRefusal):
-    """A promotion refused because the decision could not be verified or was contradicted by
-    its recomputation: no valid decision, exit code 2 like ``mlgate check``."""
+    """A promotion refused because the evidence does not back the decision (missing, stale,
+    inconsistent, contradicted by its recomputation): exit code 2, like ``mlgate check``."""
 
     exit_code = 2
 
@@ -424,7 +428,8 @@ def promotion_blockers(
     if isinstance(decision, str):
         blockers.append(decision + " (run `dvc repro` and commit the result)")
     elif inconsistent := consistency_problems(decision):
-        blockers += [f"{EVIDENCE_MARKS[1]}: {GATE_FILE}: {p}" for p in inconsistent]
+        mark = f"{EVIDENCE_MARKS[1]}: {GATE_FILE} is inconsistent"
+        blockers += [f"{mark}: {p}" for p in inconsistent]
     elif decision.get("promote") is not True:
         blockers.append(f"the gate rejected {commit[:10]}: {decision.get('summary', '?')}")
     blockers += [
@@ -516,8 +521,8 @@ def promote(
         root, commit, champion=champion, check_work_tree=commit == head, evidence=evidence
     )
     if blockers and not force:
-        unverified = any(b.startswith(EVIDENCE_MARKS) for b in blockers)
-        raise (EvidenceRefusal if unverified else RegistryRefusal)(
+        by_rule = all(b.startswith(RULE_MARKS) for b in blockers)
+        raise (RegistryRefusal if by_rule else EvidenceRefusal)(
             f"refusing to promote {rev} ({commit[:10]}):\n"
             + "\n".join(f"  - {b}" for b in blockers)
             + "\nFix the cause, or override with --force --reason TEXT."

@@ -323,10 +323,9 @@ def recompute(root: Path) -> dict[str, Any] | str:
         return f"{STAGE_SCRIPT} does not exist: cannot recompute the decision"
     with tempfile.TemporaryDirectory(prefix="mlgate-verify-") as tmp:
         out = Path(tmp, "gate.json")
-        env = {
-            **os.environ,
-            "PYTHONPATH": os.pathsep.join([str(root / "src"), os.environ.get("PYTHONPATH", "")]),
-        }
+        # The tree's own code first: the code dvc.lock hashed as the gate's dependencies.
+        path = [str(root / "src"), *os.environ.get("PYTHONPATH", "").split(os.pathsep)]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in path if p)}
         try:
             proc = subprocess.run(
                 [sys.executable, "-c", _RUN_GATE, str(script), str(out), GATE_OUT],
