@@ -48,10 +48,12 @@ PROMOTE_MARK = "mlgate promote"
 ROLLBACK_MARK = "mlgate rollback"
 # Blockers from the recomputation start with these (unverified, contradicted).
 EVIDENCE_MARKS = ("decision not verified", "decision contradicted by its evidence")
-# A refusal exits 1 (like a reject) only when every blocker is one of these: a valid decision
-# that says no, or one taken against another champion. Anything else means the evidence does
-# not back the decision (missing, stale, inconsistent, contradicted): exit 2, like check.
-RULE_MARKS = ("the gate rejected", "the decision was taken against")
+# A refusal exits 1 (like a reject) when the commit's own consistent decision says reject
+# (nothing could turn that into a promotion), or when the only blocker is that it was taken
+# against another champion. Otherwise the evidence does not back the decision (missing,
+# stale, inconsistent, contradicted): exit 2, like check.
+REJECTED = "the gate rejected"
+RULE_MARKS = (REJECTED, "the decision was taken against")
 HEADLINE = (
     "roc_auc",
     "roc_auc_ci_low",
@@ -431,7 +433,7 @@ def promotion_blockers(
         mark = f"{EVIDENCE_MARKS[1]}: {GATE_FILE} is inconsistent"
         blockers += [f"{mark}: {p}" for p in inconsistent]
     elif decision.get("promote") is not True:
-        blockers.append(f"the gate rejected {commit[:10]}: {decision.get('summary', '?')}")
+        blockers.append(f"{REJECTED} {commit[:10]}: {decision.get('summary', '?')}")
     blockers += [
         f"committed file differs from the committed dvc.lock: {p}"
         for p in _lock_stale_committed(root, commit)
@@ -521,7 +523,9 @@ def promote(
         root, commit, champion=champion, check_work_tree=commit == head, evidence=evidence
     )
     if blockers and not force:
-        by_rule = all(b.startswith(RULE_MARKS) for b in blockers)
+        by_rule = any(b.startswith(REJECTED) for b in blockers) or all(
+            b.startswith(RULE_MARKS) for b in blockers
+        )
         raise (RegistryRefusal if by_rule else EvidenceRefusal)(
             f"refusing to promote {rev} ({commit[:10]}):\n"
             + "\n".join(f"  - {b}" for b in blockers)

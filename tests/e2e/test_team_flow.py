@@ -136,8 +136,12 @@ def test_team_flow_in_ci_decides_against_the_fetched_champion(
     champion = maintainer.commit("champion: regularised logistic regression")
     checked = mlgate(maintainer, "check")
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    promoted = mlgate(maintainer, "promote")
+    assert "(metrics/gate.json, verified)" in checked.stdout
+    (maintainer.path / "NOTES.md").write_text("release notes\n")
+    maintainer.commit("notes")  # promote the run's commit, not HEAD: a temporary worktree
+    promoted = mlgate(maintainer, "promote", "--rev", champion)
     assert promoted.returncode == 0, promoted.stderr
+    assert maintainer.git("worktree", "list").stdout.count("\n") == 1
     maintainer.git("remote", "add", "origin", str(origin))
     maintainer.git("push", "--quiet", "origin", "main", "--tags")
     maintainer.dvc("push")

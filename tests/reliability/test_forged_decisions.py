@@ -68,3 +68,20 @@ def test_forged_decision_is_refused(
         missing = [word for word in case.must_name if word not in proc.stderr]
         assert not missing, f"{command} lacks {missing}: {proc.stderr}"
     assert repo.git("tag").stdout == before
+
+
+def test_forged_decision_of_an_older_commit_is_refused(
+    verified_reject: PipelineRepo, tmp_path: Path
+) -> None:
+    """`promote --rev` recomputes in a temporary worktree built from the DVC cache."""
+    repo = verified_reject.clone(tmp_path / "repo")
+    forged = next(c for c in FORGED if c.name == "forged_promote_lock_resealed")
+    forged.mutate(repo.path)
+    target = repo.commit(forged.name)
+    (repo.path / "NOTES.md").write_text("a later commit\n")
+    repo.commit("notes")
+    proc = mlgate(repo, "promote", "--rev", target[:10])
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "stored 'promote', recomputed 'reject'" in proc.stderr
+    assert repo.git("tag").stdout == ""
+    assert repo.git("worktree", "list").stdout.count("\n") == 1  # the temporary one is gone
