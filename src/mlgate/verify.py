@@ -287,8 +287,11 @@ def verify_tree(root: str | Path) -> Verification:
         return Verification(
             "unverified",
             decision,
-            [f"evidence not in the work tree: {', '.join(p[:-10] for p in missing)}"],
-            "dvc pull (or dvc repro to recompute it)",
+            [
+                f"evidence not in the work tree: {', '.join(p[:-10] for p in missing)} "
+                "(fetch it with `dvc pull`, or recompute it with `dvc repro`)"
+            ],
+            "dvc pull",
         )
     stale += stale_params(root / LOCK_FILE, chain, root)
     if stale:
