@@ -108,11 +108,11 @@ def test_gate_job_never_trusts_the_pull_requests_dvc_lock(workflow: dict[str, An
 
 # Exit codes 0 and 1 need a verified pipeline run: tests/e2e/test_team_flow.py runs these
 # steps for a better, a worse and a forged candidate.
-@pytest.mark.parametrize("promote", [True, None])
+@pytest.mark.parametrize("has_decision", [True, False])
 def test_gate_step_captures_the_exit_code(
-    workflow: dict[str, Any], tmp_path: Path, promote: bool | None
+    workflow: dict[str, Any], tmp_path: Path, has_decision: bool
 ) -> None:
-    if promote is not None:  # a decision nothing backs: read, not verified
+    if has_decision:  # a promote decision nothing backs: read, not verified
         (tmp_path / "metrics").mkdir()
         checks = [{"name": "holdout_auc_floor", "passed": True}]
         decision = {"promote": True, "decision": "promote", "n_checks": 1, "n_failed": 0}
