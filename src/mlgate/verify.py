@@ -256,67 +256,63 @@ _ABSENT = object()
 def verify_tree(root: str | Path) -> Verification:
     """Verify the decision in the tree at ``root`` (the work tree, or a materialised commit)."""
     root = Path(root)
-    decision_path = root / GATE_OUT
-    if not decision_path.is_file():
-        return Verification(
-            "invalid",
-            problems=[f"{GATE_OUT} does not exist: the gate has not run"],
-            next_step="dvc repro",
-        )
-    try:
-        decision = json.loads(decision_path.read_bytes())
-    except (OSError, ValueError) as exc:
-        return Verification(
-            "invalid", problems=[f"{GATE_OUT} cannot be read: {exc}"], next_step="dvc repro"
-        )
-    problems = consistency_problems(decision)
-    if problems:
-        return Verification(
-            "invalid", None, [f"{GATE_OUT} is inconsistent: {p}" for p in problems], "dvc repro"
-        )
-    if not (root / LOCK_FILE).is_file():
-        return Verification("unverified", decision, [f"no {LOCK_FILE}"], "dvc repro")
-    try:
-        stages = read_lock(root / LOCK_FILE)
-        chain = evidence_chain(stages)
-        stale = stale_paths(root / LOCK_FILE, chain, root)
-    except MlgateError as exc:
-        return Verification("unverified", decision, [str(exc)], "dvc repro")
-    missing = [p for p in stale if p.endswith(" (missing)")]
-    if missing:
-        return Verification(
-            "unverified",
-            decision,
-            [
-                f"evidence not in the work tree: {', '.join(p[:-10] for p in missing)} "
-                "(fetch it with `dvc pull`, or recompute it with `dvc repro`)"
-            ],
-            "dvc pull",
-        )
-    stale += stale_params(root / LOCK_FILE, chain, root)
-    if stale:
-        return Verification(
-            "unverified",
-            decision,
-            [f"the evidence differs from {LOCK_FILE}: {', '.join(stale)}"],
-            "dvc repro",
-        )
+    decision = _read_decision(root)
+    if isinstance(decision, Verification):
+        return decision
+    unbacked = _unbacked(root, decision)
+    if unbacked is not None:
+        return unbacked
     recomputed = recompute(root)
     if isinstance(recomputed, str):
         return Verification("unverified", decision, [recomputed], "dvc repro")
     diffs = disagreement(decision, recomputed)
     if diffs:
+        why = f"{GATE_OUT} disagrees with the decision recomputed from the evidence: "
         return Verification(
-            "invalid",
-            decision,
-            [
-                f"{GATE_OUT} disagrees with the decision recomputed from the evidence: "
-                + "; ".join(diffs)
-            ],
-            "dvc repro --force gate",
-            recomputed,
+            "invalid", decision, [why + "; ".join(diffs)], "dvc repro --force gate", recomputed
         )
     return Verification("verified", decision, [], None, recomputed)
+
+
+def _read_decision(root: Path) -> dict[str, Any] | Verification:
+    """The stored decision if it exists and is self-consistent; else why not."""
+    try:
+        decision = json.loads((root / GATE_OUT).read_bytes())
+    except FileNotFoundError:
+        problem = f"{GATE_OUT} does not exist: the gate has not run"
+        return Verification("invalid", problems=[problem], next_step="dvc repro")
+    except (OSError, ValueError) as exc:
+        problem = f"{GATE_OUT} cannot be read: {exc}"
+        return Verification("invalid", problems=[problem], next_step="dvc repro")
+    problems = consistency_problems(decision)
+    if problems:
+        inconsistent = [f"{GATE_OUT} is inconsistent: {p}" for p in problems]
+        return Verification("invalid", None, inconsistent, "dvc repro")
+    return dict(decision)
+
+
+def _unbacked(root: Path, decision: dict[str, Any]) -> Verification | None:
+    """Why the evidence chain in ``root`` is not what dvc.lock recorded, or None if it is."""
+    lock = root / LOCK_FILE
+    if not lock.is_file():
+        return Verification("unverified", decision, [f"no {LOCK_FILE}"], "dvc repro")
+    try:
+        chain = evidence_chain(read_lock(lock))
+        stale = stale_paths(lock, chain, root)
+    except MlgateError as exc:
+        return Verification("unverified", decision, [str(exc)], "dvc repro")
+    missing = [p.removesuffix(" (missing)") for p in stale if p.endswith(" (missing)")]
+    if missing:
+        problem = (
+            f"evidence not in the work tree: {', '.join(missing)} "
+            "(fetch it with `dvc pull`, or recompute it with `dvc repro`)"
+        )
+        return Verification("unverified", decision, [problem], "dvc pull")
+    stale += stale_params(lock, chain, root)
+    if stale:
+        problem = f"the evidence differs from {LOCK_FILE}: {', '.join(stale)}"
+        return Verification("unverified", decision, [problem], "dvc repro")
+    return None
 
 
 def recompute(root: Path) -> dict[str, Any] | str:
