@@ -55,28 +55,24 @@ def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]
     )
 
 
-def gate_file(tmp_path: Path, promote: bool) -> Path:
-    path = tmp_path / "gate.json"
-    path.write_text(
-        json.dumps(
-            {
-                "promote": promote,
-                "n_checks": 2,
-                "checks": [
-                    {
-                        "name": "holdout_auc_floor",
-                        "passed": True,
-                        "reason": "AUC 0.87 vs floor 0.8",
-                    },
-                    {
-                        "name": "auc_improvement",
-                        "passed": promote,
-                        "reason": "delta +0.0010 < 0.005",
-                    },
-                ],
-            }
-        )
-    )
+def gate_file(root: Path, promote: bool, edit: dict[str, object] | None = None) -> Path:
+    """A consistent decision in ``root/metrics/gate.json`` (``edit`` may break that)."""
+    checks = [
+        {"name": "holdout_auc_floor", "passed": True, "reason": "AUC 0.87 vs floor 0.8"},
+        {"name": "auc_improvement", "passed": promote, "reason": "delta +0.0010 < 0.005"},
+    ]
+    decision = {
+        "promote": promote,
+        "decision": "promote" if promote else "reject",
+        "n_checks": 2,
+        "n_failed": 0 if promote else 1,
+        "failed": [] if promote else ["auc_improvement"],
+        "checks": checks,
+        **(edit or {}),
+    }
+    path = root / "metrics/gate.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(decision))
     return path
 
 
@@ -120,48 +116,84 @@ def test_console_script_is_installed() -> None:
 # --------------------------------------------------------------------------- check
 
 
-def test_check_promote_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["check", "--gate", str(gate_file(tmp_path, True))]) == 0
-    assert "PROMOTE: 2/2 checks passed" in capsys.readouterr().out
+# Verified decisions (exit 0 and 1) need a pipeline run: tests/e2e/test_team_flow.py.
 
 
-def test_check_reject_exits_1_and_lists_failed_checks(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize("promote", [True, False])
+def test_check_unverified_decision_exits_2_and_says_what_to_run(
+    workdir: Path, capsys: pytest.CaptureFixture[str], promote: bool
 ) -> None:
-    assert main(["check", "--gate", str(gate_file(tmp_path, False))]) == 1
-    text = capsys.readouterr().out
-    assert "REJECT: 1/2 checks passed" in text
-    assert "auc_improvement" in text and "holdout_auc_floor" not in text
+    gate_file(workdir, promote)  # a decision, but no dvc.lock or evidence beside it
+    assert main(["check"]) == 2
+    captured = capsys.readouterr()
+    verdict = "PROMOTE: 2/2" if promote else "REJECT: 1/2"
+    assert f"{verdict} checks passed (metrics/gate.json, read, NOT verified)" in captured.out
+    assert "NOT verified: no dvc.lock" in captured.err
+    assert "next: `dvc repro`, then `mlgate check` again" in captured.err
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        # issue 14 item 4: only the boolean says promote
+        ({"decision": "reject", "checks": [{"passed": False}]}, "lack a string 'name'"),
+        ({"decision": "reject"}, "'decision' is 'reject' but the checks say 'promote'"),
+        ({"promote": False}, "'promote' is False but 0 of 2 checks failed"),
+        ({"n_failed": 1}, "'n_failed' is 1, 0 checks failed"),
+        ({"failed": ["auc_improvement"]}, "the failed checks are []"),
+        ({"n_checks": 3}, "'n_checks' is 3, the checks number 2"),
+        ({"checks": []}, "'checks' must be a non-empty list"),
+    ],
+    ids=["item-4", "decision", "promote", "n_failed", "failed", "n_checks", "no-checks"],
+)
+def test_check_inconsistent_decision_exits_2(
+    workdir: Path, capsys: pytest.CaptureFixture[str], edit: dict[str, object], message: str
+) -> None:
+    gate_file(workdir, True, edit)
+    assert main(["check"]) == 2
+    captured = capsys.readouterr()
+    assert "PROMOTE" not in captured.out  # an inconsistent file is not shown as a decision
+    assert "invalid decision: metrics/gate.json is inconsistent" in captured.err
+    assert message in captured.err
 
 
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (None, "does not exist"),
-        ("", "is empty"),
-        ("gate: PROMOTE\n", "is not valid JSON"),
-        ("[true]", "expected a JSON object"),
-        ('{"decision": "promote"}', "expected a boolean 'promote' key"),
+        (None, "metrics/gate.json does not exist: the gate has not run"),
+        ("", "cannot be read"),
+        ("gate: PROMOTE\n", "cannot be read"),
+        ("[true]", "not a JSON object"),
+        ('{"decision": "promote"}', "'checks' must be a non-empty list"),
     ],
     ids=["missing", "empty", "text", "list", "no-promote-key"],
 )
 def test_check_missing_or_invalid_exits_2(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str | None, message: str
+    workdir: Path, capsys: pytest.CaptureFixture[str], content: str | None, message: str
 ) -> None:
-    path = tmp_path / "gate.json"
     if content is not None:
-        path.write_text(content)
-    assert main(["check", "--gate", str(path)]) == 2
+        (workdir / "metrics").mkdir()
+        (workdir / "metrics/gate.json").write_text(content)
+    assert main(["check"]) == 2
     captured = capsys.readouterr()
     assert message in captured.err and "error:" in captured.err
+    assert "next: `dvc repro`" in captured.err
+
+
+def test_check_refuses_a_decision_file_it_cannot_verify(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    other = gate_file(workdir / "elsewhere", True)
+    assert main(["check", "--gate", str(other)]) == 2
+    assert "only metrics/gate.json" in capsys.readouterr().err
 
 
 # --------------------------------------------------------------------------- user mistakes
 
 
 MISTAKES = [
-    (["check", "--gate", "nope.json"], 2, "nope.json does not exist"),
-    (["check", "--gate", "text.json"], 2, "is not valid JSON"),
+    (["check"], 2, "metrics/gate.json does not exist"),
+    (["check", "--gate", "text.json"], 2, "only metrics/gate.json"),
     (["report", "--path", "nope.md"], 2, "run `dvc repro`"),
     (["promote"], 2, "not a git repository"),
     (["promote", "--force"], 2, "--force needs --reason"),
@@ -195,7 +227,7 @@ def test_user_mistakes_print_a_message(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["check", "--gate", "text.json"], "is not valid JSON"),
+        (["check"], "metrics/gate.json does not exist"),
         (["promote"], "not a git repository"),
         (["frobnicate"], "invalid choice"),
     ],
@@ -287,11 +319,7 @@ def test_contract_infer_prints_yaml_and_will_not_overwrite(
 
 
 def _commit_run(root: Path, promote: bool) -> None:
-    gate = json.dumps(
-        {"promote": promote, "summary": "s", "champion": None, "checks": []}
-    ).encode()
-    (root / "metrics").mkdir(exist_ok=True)
-    (root / "metrics/gate.json").write_bytes(gate)
+    gate = gate_file(root, promote).read_bytes()
     md5 = hashlib.md5(gate, usedforsecurity=False).hexdigest()
     (root / "dvc.lock").write_text(
         yaml.safe_dump(
@@ -318,8 +346,14 @@ def test_promote_status_rollback_through_the_cli(
     assert "the gate rejected" in capsys.readouterr().err
 
     _commit_run(repo, promote=True)
-    assert main(["promote"]) == 0  # -C above moved the cwd into the repository
-    assert "promoted churn-model v0.0.1 (newly registered)" in capsys.readouterr().out
+    # -C above moved the cwd into the repository. It holds a decision but no pipeline to
+    # recompute it with: not verified, exit 2, unless forced with a reason.
+    assert main(["promote"]) == 2
+    assert "decision not verified: stages/gate.py does not exist" in capsys.readouterr().err
+    assert main(["promote", "--force", "--reason", "no pipeline in this test"]) == 0
+    text = capsys.readouterr().out
+    assert "promoted churn-model v0.0.1 (newly registered)" in text
+    assert "forced" in text and "overrode 1 blocker(s)" in text
 
     assert main(["status"]) == 0
     text = capsys.readouterr().out

@@ -61,6 +61,7 @@ def write_run(
         "summary": "all checks passed" if promote else "1 check(s) failed: AUC too low",
         "n_checks": 1,
         "n_failed": 0 if promote else 1,
+        "failed": [] if promote else ["holdout_auc_floor"],
         "champion": None
         if champion is None
         else {"ref": f"{ART}#{STAGE}#1", "commit": champion, "source": "gto", "version": None},
@@ -91,6 +92,13 @@ def write_run(
     (root / "dvc.lock").write_text(yaml.safe_dump(lock))
 
 
+def write_lock_entry(root: Path, gate: bytes) -> None:
+    """Rewrite the md5/size of metrics/gate.json in dvc.lock, as a forger would."""
+    lock = yaml.safe_load((root / "dvc.lock").read_text())
+    lock["stages"]["gate"]["outs"][0].update(md5=_md5(gate), size=len(gate))
+    (root / "dvc.lock").write_text(yaml.safe_dump(lock))
+
+
 def commit(root: Path, message: str = "run") -> str:
     git(root, "add", "-A")
     git(root, "commit", "-q", "--allow-empty", "-m", message)
@@ -117,6 +125,9 @@ def run(repo: Path) -> Callable[..., str]:
 
 
 def promote(root: Path, **kwargs: Any) -> registry.Promotion:
+    # These repositories hold a decision but no pipeline to recompute it from: the tag
+    # mechanics are tested here, the recomputation in tests/e2e (test_team_flow) and below.
+    kwargs.setdefault("evidence", None)
     return registry.promote(root, artifact=ART, stage=STAGE, **kwargs)
 
 
@@ -152,8 +163,9 @@ def test_promote_refuses_a_rejected_commit(repo: Path, run: Callable[..., str]) 
 def test_promote_refuses_without_a_committed_decision(repo: Path) -> None:
     (repo / "README").write_text("x")
     commit(repo)
-    with pytest.raises(RegistryRefusal, match="metrics/gate.json is not committed"):
+    with pytest.raises(RegistryRefusal, match="metrics/gate.json is not committed") as info:
         promote(repo)
+    assert info.value.exit_code == 2  # no decision at all, as `mlgate check` says
 
 
 def test_promote_refuses_a_hand_edited_decision(repo: Path, run: Callable[..., str]) -> None:
@@ -161,16 +173,77 @@ def test_promote_refuses_a_hand_edited_decision(repo: Path, run: Callable[..., s
     run(promote=True, lock_gate=b"what the gate stage really wrote")
     with pytest.raises(
         RegistryRefusal, match="differs from the committed dvc.lock: metrics/gate.json"
-    ):
+    ) as info:
         promote(repo)
+    assert info.value.exit_code == 2
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        {"decision": "reject"},  # issue 14 item 4: only the boolean says promote
+        {"n_failed": 1},
+        {"failed": ["holdout_auc_floor"]},
+        {"n_checks": 2},
+        {"checks": [{"name": "holdout_auc_floor", "passed": False, "reason": "AUC"}]},
+        {"checks": [{"passed": True}]},
+        {"checks": []},
+        {"promote": "true"},
+    ],
+    ids=lambda e: "-".join(e),
+)
+def test_promote_refuses_an_inconsistent_decision(repo: Path, edit: dict[str, Any]) -> None:
+    write_run(repo, promote=True)
+    path = repo / "metrics/gate.json"
+    decision = {**json.loads(path.read_text()), **edit}
+    forged = json.dumps(decision).encode()
+    path.write_bytes(forged)
+    write_lock_entry(repo, forged)
+    commit(repo)
+    with pytest.raises(RegistryRefusal, match="decision contradicted by its evidence") as info:
+        promote(repo)
+    assert info.value.exit_code == 2
+    assert tags(repo) == set()
+
+
+def test_promote_consults_the_evidence_check_last_and_exits_2(
+    repo: Path, run: Callable[..., str]
+) -> None:
+    sha = run(promote=True)
+    asked: list[tuple[str, bool]] = []
+
+    def contradicted(root: Path, commit: str, in_work_tree: bool) -> list[str]:
+        asked.append((commit, in_work_tree))
+        return ["decision contradicted by its evidence: stored 'promote', recomputed 'reject'"]
+
+    with pytest.raises(RegistryRefusal, match="recomputed 'reject'") as info:
+        promote(repo, evidence=contradicted)
+    assert info.value.exit_code == 2 and asked == [(sha, True)]
+    result = promote(repo, evidence=contradicted, force=True, reason="INC-7")
+    message = git(repo, "tag", "-l", "--format=%(contents)", result.tag or "")
+    assert "INC-7" in message and "recomputed 'reject'" in message
+
+
+def test_the_evidence_check_is_skipped_when_a_cheaper_rule_refuses(
+    repo: Path, run: Callable[..., str]
+) -> None:
+    run(promote=False)
+
+    def never(root: Path, commit: str, in_work_tree: bool) -> list[str]:
+        raise AssertionError("recomputed although the stored decision rejects")
+
+    with pytest.raises(RegistryRefusal, match="the gate rejected") as info:
+        promote(repo, evidence=never)
+    assert info.value.exit_code == 1
 
 
 def test_promote_refuses_params_changed_after_the_run(repo: Path) -> None:
     write_run(repo, promote=True, min_auc=0.8)
     (repo / "params.yaml").write_text("gate:\n  min_auc: 0.5\n")  # loosened, never rerun
     commit(repo)
-    with pytest.raises(RegistryRefusal, match=r"params.yaml:gate.min_auc"):
+    with pytest.raises(RegistryRefusal, match=r"params.yaml:gate.min_auc") as info:
         promote(repo)
+    assert info.value.exit_code == 2
 
 
 def test_promote_refuses_stale_work_tree(repo: Path, run: Callable[..., str]) -> None:
@@ -217,8 +290,9 @@ def test_decision_against_an_old_champion_is_refused(repo: Path, run: Callable[.
     run(promote=True, champion=None)  # decided when there was no champion yet
     with pytest.raises(
         RegistryRefusal, match=f"no champion, but the champion is now v0.0.1 \\({first[:10]}\\)"
-    ):
+    ) as info:
         promote(repo)
+    assert info.value.exit_code == 1  # a valid decision, against another baseline
 
 
 def test_rollback_restores_previous_versions_in_order(repo: Path, run: Callable[..., str]) -> None:
@@ -336,3 +410,12 @@ def test_champion_lookup_skips_gto_without_tags_and_reuses_its_answer_while_tags
     lookup(first, asks=True)
     lookup(first, asks=False)
     assert "mlgate-champion.json" not in git(repo, "ls-files")
+
+
+def test_promote_by_default_recomputes_and_fails_closed_without_a_pipeline(
+    repo: Path, run: Callable[..., str]
+) -> None:
+    run(promote=True)  # consistent, fresh against dvc.lock, but no stages/gate.py to rerun
+    with pytest.raises(RegistryRefusal, match="decision not verified: .*stages/gate.py") as info:
+        registry.promote(repo, artifact=ART, stage=STAGE)
+    assert info.value.exit_code == 2 and tags(repo) == set()

@@ -99,17 +99,30 @@ def test_gate_job_has_key_steps_in_order(workflow: dict[str, Any]) -> None:
     assert last["if"] == "steps.gate.outputs.exit_code != '0'" and "exit 1" in last["run"]
 
 
-@pytest.mark.parametrize(("promote", "code"), [(True, "0"), (False, "1"), (None, "2")])
+def test_gate_job_never_trusts_the_pull_requests_dvc_lock(workflow: dict[str, Any]) -> None:
+    # A forged lock must not let `dvc repro` skip the stages that produce the evidence.
+    steps = _steps(workflow, "gate")
+    repro = [str(s.get("run", "")) for s in steps if "dvc repro" in str(s.get("run", ""))]
+    assert repro == ["dvc repro --force"]
+
+
+# Exit codes 0 and 1 need a verified pipeline run: tests/e2e/test_team_flow.py runs these
+# steps for a better, a worse and a forged candidate.
+@pytest.mark.parametrize("has_decision", [True, False])
 def test_gate_step_captures_the_exit_code(
-    workflow: dict[str, Any], tmp_path: Path, promote: bool | None, code: str
+    workflow: dict[str, Any], tmp_path: Path, has_decision: bool
 ) -> None:
-    if promote is not None:
+    if has_decision:  # a promote decision nothing backs: read, not verified
         (tmp_path / "metrics").mkdir()
-        (tmp_path / "metrics/gate.json").write_text(json.dumps({"promote": promote, "checks": []}))
+        checks = [{"name": "holdout_auc_floor", "passed": True}]
+        decision = {"promote": True, "decision": "promote", "n_checks": 1, "n_failed": 0}
+        (tmp_path / "metrics/gate.json").write_text(
+            json.dumps({**decision, "failed": [], "checks": checks})
+        )
     step = _steps(workflow, "gate")[_index(_steps(workflow, "gate"), "mlgate check")]
     output = tmp_path / "github_output"
     _run_step(step, tmp_path, {"GITHUB_OUTPUT": str(output)})  # the step itself succeeds
-    assert output.read_text().strip() == f"exit_code={code}"
+    assert output.read_text().strip() == "exit_code=2"
 
 
 def test_retrain_job_is_scheduled_and_opens_the_report(workflow: dict[str, Any]) -> None:

@@ -22,27 +22,50 @@ from mlgate import log
 from mlgate.errors import MlgateError
 
 out = Console(highlight=False, soft_wrap=True)
+GATE_PATH = "metrics/gate.json"
 
 
 # --------------------------------------------------------------------------- commands
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from mlgate.io import read_json
-    from mlgate.report import failed_checks, validate_decision
+    """Exit 0: promote, verified. 1: reject, verified. 2: no decision that could be verified."""
+    from mlgate.errors import ArtifactError
+    from mlgate.verify import GATE_OUT, verify_tree
 
-    decision = validate_decision(read_json(args.gate, what="gate decision"), source=args.gate)
-    failed = failed_checks(decision)
+    if Path(args.gate) != Path(GATE_OUT):
+        raise ArtifactError(
+            f"--gate {args.gate}: only {GATE_OUT}, the gate stage's output in dvc.lock, can be "
+            "verified; run `mlgate -C DIR check` to check another repository"
+        )
+    result = verify_tree(".")
+    if result.decision is not None:
+        label = {"verified": "verified", "unverified": "[yellow]read, NOT verified[/]"}
+        _print_decision(result.decision, label.get(result.status, "[red]contradicted[/]"))
+    if result.verified:
+        out.print(
+            "verified: the evidence matches dvc.lock and the gate, rerun on it, decides the same"
+        )
+        return 0 if result.decision and result.decision["promote"] else 1
+    what = "invalid decision" if result.status == "invalid" else "NOT verified"
+    for problem in result.problems:
+        log.error(f"{what}: {problem}")
+    if result.next_step:
+        log.error(f"next: `{result.next_step}`, then `mlgate check` again")
+    return 2
+
+
+def _print_decision(decision: dict[str, Any], how: str) -> None:
+    failed = [c for c in decision["checks"] if not c["passed"]]
     verdict = "[green]PROMOTE[/]" if decision["promote"] else "[red]REJECT[/]"
-    n_checks = decision.get("n_checks", len(decision.get("checks", [])))
-    out.print(f"{verdict}: {n_checks - len(failed)}/{n_checks} checks passed ({args.gate})")
+    n_checks = len(decision["checks"])
+    out.print(f"{verdict}: {n_checks - len(failed)}/{n_checks} checks passed ({GATE_PATH}, {how})")
     if failed:
         table = Table("failed check", "reason", title="failed checks", title_justify="left")
         for check in failed:
             # Text, not markup: check names like slice_auc_floor[smb] look like rich tags.
             table.add_row(Text(str(check.get("name"))), Text(str(check.get("reason", ""))))
         out.print(table)
-    return 0 if decision["promote"] else 1
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -330,11 +353,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "check",
-        help="exit 0 if the gate promotes, 1 if it rejects, 2 if unknown",
-        description="Read the gate decision and turn it into an exit code for "
-        "CI: 0 promote, 1 reject, 2 missing or invalid decision file.",
+        help="verify the gate decision: exit 0 promote, 1 reject, 2 no verified decision",
+        description="Verify metrics/gate.json and turn it into an exit code for CI: the "
+        "decision must be internally consistent, its evidence must match dvc.lock, and the "
+        "gate rerun on that evidence must decide the same. Exit 0 promote, 1 reject (both "
+        "verified), 2 no decision, an inconsistent or contradicted one, or one that could "
+        "not be verified (the message says what to run next).",
     )
-    p.add_argument("--gate", default="metrics/gate.json", help="decision file (%(default)s)")
+    p.add_argument(
+        "--gate", default=GATE_PATH, help="decision file; only %(default)s can be verified"
+    )
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser(
@@ -352,7 +380,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Assign the GTO stage (params gate.champion.stage) to the "
         "model at REV, only if REV's committed metrics/gate.json says promote, "
         "its committed files match its dvc.lock, the decision was taken against "
-        "the current champion and (for HEAD) the work tree matches dvc.lock. "
+        "the current champion, (for HEAD) the work tree matches dvc.lock, and the "
+        "decision recomputed from REV's evidence is the same (exit 2 otherwise). "
         "Registers a version (next patch) if REV has none.",
     )
     p.add_argument("--rev", default="HEAD", help="commit to promote (%(default)s)")

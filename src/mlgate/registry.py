@@ -5,9 +5,11 @@ GTO keeps the registry in plain git tags (``churn-model@v0.0.2`` registers a ver
 is reviewable and reversible with git alone. The rules mlgate adds on top:
 
 * **promote** assigns the stage to a commit only if that commit's *committed* gate decision
-  says promote, the committed files match the committed dvc.lock, the decision was taken
-  against the champion that is current now, and (for HEAD) the work tree is what dvc.lock
-  recorded. ``force`` overrides all of that but needs a reason, kept in the tag message.
+  says promote and is internally consistent, the committed files match the committed
+  dvc.lock, the decision was taken against the champion that is current now, (for HEAD) the
+  work tree is what dvc.lock recorded, and the decision recomputed from the commit's evidence
+  (:mod:`mlgate.verify`) is the same. ``force`` overrides all of that but needs a reason,
+  kept in the tag message with every blocker it overrode.
 * The stage is **exclusive**: promoting unassigns the previous holder, so exactly one version
   is in ``prod`` and GTO's own lookup (``find_versions_in_stage``, used by the pipeline's
   champion stage) names it without ambiguity. The old assignment tags stay: they are the
@@ -28,7 +30,7 @@ import json
 import re
 import subprocess
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,12 +39,21 @@ import yaml
 
 from mlgate.errors import ArtifactError, MlgateError
 from mlgate.freshness import parse_lock, stale_paths
+from mlgate.verify import consistency_problems, dotted, dvc_yaml, verify_commit, verify_tree
 
 GATE_FILE = "metrics/gate.json"
 HOLDOUT_FILE = "metrics/holdout.json"
 LOCK_FILE = "dvc.lock"
 PROMOTE_MARK = "mlgate promote"
 ROLLBACK_MARK = "mlgate rollback"
+# Blockers from the recomputation start with these (unverified, contradicted).
+EVIDENCE_MARKS = ("decision not verified", "decision contradicted by its evidence")
+# A refusal exits 1 (like a reject) when the commit's own consistent decision says reject
+# (nothing could turn that into a promotion), or when the only blocker is that it was taken
+# against another champion. Otherwise the evidence does not back the decision (missing,
+# stale, inconsistent, contradicted): exit 2, like check.
+REJECTED = "the gate rejected"
+RULE_MARKS = (REJECTED, "the decision was taken against")
 HEADLINE = (
     "roc_auc",
     "roc_auc_ci_low",
@@ -59,6 +70,13 @@ class RegistryRefusal(MlgateError):
     """A promotion or rollback that the evidence does not allow (exit code 1, like a reject)."""
 
     exit_code = 1
+
+
+class EvidenceRefusal(RegistryRefusal):
+    """A promotion refused because the evidence does not back the decision (missing, stale,
+    inconsistent, contradicted by its recomputation): exit code 2, like ``mlgate check``."""
+
+    exit_code = 2
 
 
 class RegistryError(MlgateError):
@@ -334,7 +352,7 @@ def _lock_stale_committed(root: str | Path, commit: str) -> list[str]:
     if files[LOCK_FILE] is None:
         return [f"{LOCK_FILE} is not committed at {commit[:10]} (run `dvc repro` and commit)"]
     try:
-        lock = _dvc_yaml(files[LOCK_FILE] or b"") or {}
+        lock = dvc_yaml(files[LOCK_FILE] or b"") or {}
     except Exception as exc:  # ruamel raises several types for broken YAML
         return [f"{LOCK_FILE} at {commit[:10]} is not valid YAML: {exc}"]
     stages = lock.get("stages") or {}
@@ -356,36 +374,12 @@ def _lock_stale_committed(root: str | Path, commit: str) -> list[str]:
     ]
     for name, values in params.items():
         try:
-            tree = _dvc_yaml(contents.get(name) or b"") or {}
+            tree = dvc_yaml(contents.get(name) or b"") or {}
         except Exception:  # ruamel raises several types for broken YAML
             stale.append(f"{name} (not valid YAML)")
             continue
-        stale += [f"{name}:{key}" for key, value in values.items() if _dotted(tree, key) != value]
+        stale += [f"{name}:{key}" for key, value in values.items() if dotted(tree, key) != value]
     return sorted(set(stale))
-
-
-def _dvc_yaml(data: bytes) -> Any:
-    """Parse YAML the way DVC does (ruamel, YAML 1.2), so params compare equal to dvc.lock.
-
-    PyYAML follows YAML 1.1: it reads ``1e-09`` as a string and ``Yes`` as a boolean, where
-    DVC wrote and reads a float and a string; comparing the two parsers' output would report
-    unchanged params as changed.
-    """
-    from ruamel.yaml import YAML
-
-    return YAML(typ="safe", pure=True).load(data.decode("utf-8"))
-
-
-def _dotted(tree: Any, key: str) -> Any:
-    node = tree
-    for part in key.split("."):
-        if not isinstance(node, Mapping) or part not in node:
-            return _ABSENT
-        node = node[part]
-    return node
-
-
-_ABSENT = object()
 
 
 def _work_tree_blockers(root: Path) -> list[str]:
@@ -418,16 +412,41 @@ def _work_tree_blockers(root: Path) -> list[str]:
     return blockers
 
 
+def recomputed_blockers(root: Path, commit: str, in_work_tree: bool) -> list[str]:
+    """Why the decision at ``commit``, recomputed from its evidence, does not allow promotion.
+
+    Runs only when every cheaper rule passed. For HEAD the work tree has just been shown to be
+    the committed run, so it is verified in place; another commit in a temporary worktree.
+    """
+    result = verify_tree(root) if in_work_tree else verify_commit(root, commit)
+    if result.verified:
+        return []
+    hint = f" (next: `{result.next_step}`)" if result.next_step else ""
+    mark = EVIDENCE_MARKS[result.status == "invalid"]
+    return [f"{mark}: {p}{hint}" for p in result.problems]
+
+
+EvidenceCheck = Callable[[Path, str, bool], list[str]]
+
+
 def promotion_blockers(
-    root: str | Path, commit: str, *, champion: ChampionVersion | None, check_work_tree: bool
+    root: str | Path,
+    commit: str,
+    *,
+    champion: ChampionVersion | None,
+    check_work_tree: bool,
+    evidence: EvidenceCheck | None = recomputed_blockers,
 ) -> list[str]:
     """Why ``commit`` may not be promoted now; an empty list means it may."""
     blockers = []
     decision = _committed_json(root, commit, GATE_FILE)
     if isinstance(decision, str):
         blockers.append(decision + " (run `dvc repro` and commit the result)")
+    elif inconsistent := consistency_problems(decision):
+        mark = f"{EVIDENCE_MARKS[1]}: {GATE_FILE} is inconsistent"
+        blockers += [f"{mark}: {p}" for p in inconsistent]
     elif decision.get("promote") is not True:
-        blockers.append(f"the gate rejected {commit[:10]}: {decision.get('summary', '?')}")
+        blockers.append(f"{REJECTED} {commit[:10]}: {decision.get('summary', '?')}")
     blockers += [
         f"committed file differs from the committed dvc.lock: {p}"
         for p in _lock_stale_committed(root, commit)
@@ -436,6 +455,8 @@ def promotion_blockers(
         blockers += _champion_moved(decision, champion, commit)
     if check_work_tree:
         blockers += _work_tree_blockers(Path(root))
+    if not blockers and evidence is not None:
+        blockers += evidence(Path(root), commit, check_work_tree)
     return blockers
 
 
@@ -495,8 +516,13 @@ def promote(
     rev: str = "HEAD",
     force: bool = False,
     reason: str | None = None,
+    evidence: EvidenceCheck | None = recomputed_blockers,
 ) -> Promotion:
-    """Assign ``stage`` to the model at ``rev`` if the evidence allows it (see module doc)."""
+    """Assign ``stage`` to the model at ``rev`` if the evidence allows it (see module doc).
+
+    ``evidence`` re-derives the decision (default: :func:`recomputed_blockers`); tests of the
+    tag mechanics on repositories without a pipeline pass None.
+    """
     import gto.api
 
     if force and not (reason and reason.strip()):
@@ -506,9 +532,14 @@ def promote(
     champion = current_champion(root, artifact=artifact, stage=stage)
     if champion is not None and champion.commit == commit:
         return Promotion(artifact, stage, champion.version, commit, tag=None)
-    blockers = promotion_blockers(root, commit, champion=champion, check_work_tree=commit == head)
+    blockers = promotion_blockers(
+        root, commit, champion=champion, check_work_tree=commit == head, evidence=evidence
+    )
     if blockers and not force:
-        raise RegistryRefusal(
+        by_rule = any(b.startswith(REJECTED) for b in blockers) or all(
+            b.startswith(RULE_MARKS) for b in blockers
+        )
+        raise (RegistryRefusal if by_rule else EvidenceRefusal)(
             f"refusing to promote {rev} ({commit[:10]}):\n"
             + "\n".join(f"  - {b}" for b in blockers)
             + "\nFix the cause, or override with --force --reason TEXT."

@@ -828,6 +828,81 @@ def command_cases() -> Iterator[CommandCase]:
     )
 
 
+# --------------------------------------------------------------------------- forged decisions
+
+GATE = "metrics/gate.json"
+
+
+@dataclass(frozen=True)
+class ForgedCase:
+    """A decision someone edited: ``mlgate check`` and ``mlgate promote`` must refuse it with
+    exit 2 and a message containing ``must_name``. Applied to a committed, verified reject."""
+
+    name: str
+    mutate: Mutation
+    must_name: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def _reseal_lock(rel: str) -> Mutation:
+    """Rewrite the md5 and size of ``rel`` everywhere in dvc.lock, as text (as a forger would:
+    a YAML round trip through PyYAML would requote other values)."""
+
+    def mutate(root: Path) -> None:
+        import hashlib
+        import re
+
+        data = (root / rel).read_bytes()
+        md5 = hashlib.md5(data, usedforsecurity=False).hexdigest()
+        entry = re.compile(
+            rf"(- path: {re.escape(rel)}\n\s+hash: md5\n\s+md5: )\w+(\n\s+size: )\d+"
+        )
+        lock = (root / "dvc.lock").read_text(encoding="utf-8")
+        lock, n = entry.subn(lambda m: f"{m[1]}{md5}{m[2]}{len(data)}", lock)
+        assert n, f"{rel} not in dvc.lock"
+        (root / "dvc.lock").write_text(lock, encoding="utf-8")
+
+    return mutate
+
+
+def _all_passed(gate: dict[str, Any]) -> None:
+    for check in gate["checks"]:
+        check["passed"] = True
+    gate.update(promote=True, decision="promote", n_failed=0, failed=[])
+    gate["summary"] = "all checks passed"
+
+
+def forged_cases() -> Iterator[ForgedCase]:
+    yield ForgedCase(  # issue 14 item 3
+        "forged_promote_lock_resealed",
+        _both(_edit_json(GATE, _all_passed), _reseal_lock(GATE)),
+        ("disagrees with the", "stored 'promote', recomputed 'reject'", "holdout_auc_floor"),
+    )
+    yield ForgedCase(  # issue 14 item 4
+        "forged_boolean_only",
+        _both(
+            _write(GATE, '{"promote": true, "decision": "reject", "checks": [{"passed": false}]}'),
+            _reseal_lock(GATE),
+        ),
+        ("inconsistent", "lack a string 'name'"),
+    )
+    yield ForgedCase(
+        "forged_promote_flag_only",
+        _both(_edit_json(GATE, lambda g: g.update(promote=True)), _reseal_lock(GATE)),
+        ("inconsistent", "'promote' is True"),
+    )
+    yield ForgedCase(
+        "forged_promote_lock_untouched",
+        _edit_json(GATE, _all_passed),
+        ("differs from", "dvc.lock", GATE),
+    )
+
+
+FORGED = list(forged_cases())
+
+
 # --------------------------------------------------------------------------- the catalog
 
 
@@ -856,3 +931,6 @@ if __name__ == "__main__":
     for c in CATALOG:
         print(f"{c.name:45} {c.stage:10} {c.target:28} {', '.join(c.must_name)}")
     print(f"{len(CATALOG)} cases")
+    for f in FORGED:
+        print(f"{f.name:45} mlgate     {GATE:28} {', '.join(f.must_name)}")
+    print(f"{len(FORGED)} forged decisions")
