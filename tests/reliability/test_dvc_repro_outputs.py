@@ -141,10 +141,12 @@ def _model_state(root: Path, old: dict[str, bytes]) -> str:
 
 def test_a_killed_train_under_dvc_repro_leaves_a_whole_model(workspace: PipelineRepo) -> None:
     old = {rel: workspace.read_bytes(rel) for rel in (MODEL, META)}
-    workspace.set_params({"train.hyperparams.logistic_regression.C": 0.5})
     rng = random.Random(14)
     states = []
-    for delay in sorted(rng.uniform(0.0, 3.0) for _ in range(3)):
+    for i, delay in enumerate(sorted(rng.uniform(0.0, 3.0) for _ in range(3))):
+        # A new value each time: on a slow machine train may finish before the kill, and the
+        # next `dvc repro` must still have a train stage to kill.
+        workspace.set_params({"train.hyperparams.logistic_regression.C": 0.5 + i / 10})
         proc = subprocess.Popen(
             [str(VENV_BIN / "dvc"), "repro"],
             cwd=workspace.path,
