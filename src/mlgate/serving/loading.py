@@ -17,12 +17,13 @@ from typing import Any
 
 import pandera.pandas as pa
 
-from mlgate.champion import Champion, RevisionReader, rev_parse
+from mlgate.champion import Champion, RevisionReader
 from mlgate.data.contract import load_contract
 from mlgate.errors import ArtifactError
 from mlgate.model import load_model, required_columns
 from mlgate.model_ref import resolve_model
 from mlgate.params import ChampionParams
+from mlgate.repo.git import rev_parse
 from mlgate.serving.schema import derive_request_schema
 from mlgate.serving.service import ModelIdentity, ScoringService
 
