@@ -2,7 +2,7 @@
 
 Why: a promotion rule is a statistical test, and its error rates are what a user should know.
 This script measures them on the project's own code (``delong_paired``, ``roc_auc_delong`` and
-the rule functions of ``mlgate.gate_rules``), so a change to either shows up here.
+the rule functions of ``mlgate.gate.statistics``), so a change to either shows up here.
 
 Model (binormal, seeded): labels with 28 % positives; champion score ``d_A y + e_A``, candidate
 ``d_B y + e_B`` with unit-variance normal noise, ``corr(e_A, e_B) = rho`` within each class
@@ -37,7 +37,7 @@ from scipy.stats import norm
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from record import machine_line, record  # noqa: E402
 
-from mlgate.gate_rules import (  # noqa: E402
+from mlgate.gate.statistics import (  # noqa: E402
     holdout_floor,
     slice_floor,
     slice_tests,
@@ -406,7 +406,7 @@ def main() -> None:
             f"{reps:,} replicates per cell (seed {SEED}), so a rate near 2.5 % carries a "
             f"Monte-Carlo SE of {100 * mc_se(0.025, reps):.2f} points, near 95 % "
             f"{100 * mc_se(0.95, reps):.2f}. Every replicate runs `delong_paired` and the "
-            "rule functions of `mlgate.gate_rules`. min_delta = 0.005.",
+            "rule functions of `mlgate.gate.statistics`. min_delta = 0.005.",
             "",
             *rule_lines,
             "",

@@ -16,11 +16,10 @@ import pandas as pd
 
 from mlgate import log
 from mlgate.data.contract import load_contract
-from mlgate.errors import DataError
+from mlgate.errors import DataError, NoEvidence
 from mlgate.io import read_json, write_json
 from mlgate.serving.client import frame_to_records
 from mlgate.serving.config import load_with_serving
-from mlgate.serving.evidence import NoEvidence
 from mlgate.serving.suite import run_against_server
 from mlgate.stage import run
 

@@ -15,8 +15,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from mlgate.champion_scores import HOLDOUT, MODEL, PREDICTIONS, committed_scores
 from mlgate.errors import ArtifactError
+from mlgate.gate.champion_scores import HOLDOUT, MODEL, PREDICTIONS, committed_scores
 
 IDS = np.array([11, 12, 13, 14, 15])
 SCORES = np.array([0.1, 0.9, 0.35, 0.5, 0.0])

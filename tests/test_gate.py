@@ -7,7 +7,10 @@ import pandas as pd
 import pytest
 
 from mlgate.champion import Champion
-from mlgate.gate import ChampionEvidence, Missing, compare, decide, lower_is_better
+from mlgate.gate.champion_rules import lower_is_better
+from mlgate.gate.checks import Missing
+from mlgate.gate.compare import ChampionEvidence, compare
+from mlgate.gate.decision import decide
 from mlgate.params import GateParams, GateServingParams
 from mlgate.slices import parse_slices
 

@@ -14,7 +14,8 @@ import pytest
 
 from mlgate.champion import Champion
 from mlgate.evaluation import holdout_metrics, slice_metrics
-from mlgate.gate import ChampionEvidence, compare, decide
+from mlgate.gate.compare import ChampionEvidence, compare
+from mlgate.gate.decision import decide
 from mlgate.io import dumps_json
 from mlgate.metrics import delong_paired, roc_auc_delong
 from mlgate.params import GateParams

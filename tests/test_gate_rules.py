@@ -13,8 +13,9 @@ import pandas as pd
 import pytest
 from scipy.stats import norm
 
-from mlgate.gate import ChampionEvidence, Comparison, SliceComparison, compare, decide
-from mlgate.gate_rules import (
+from mlgate.gate.compare import ChampionEvidence, Comparison, SliceComparison, compare
+from mlgate.gate.decision import decide
+from mlgate.gate.statistics import (
     Z_POWER,
     show_vs,
     slice_tests,

@@ -10,14 +10,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mlgate.freshness import parse_lock
-from mlgate.holdout_reuse import (
-    _gate_entry,
+from mlgate.gate.holdout_reuse import (
     current_keys,
     earlier_decisions,
     judged_model,
     reuse_record,
 )
+from mlgate.repo.lock import parse_lock, section
 from tests.e2e.conftest import REPO_ROOT
 
 ENV = {
@@ -136,7 +135,7 @@ def test_no_commit_yet_and_no_git_are_recorded_not_raised(repo, tmp_path_factory
 
 def test_fast_section_parse_equals_the_full_parse_on_the_project_lock():
     text = (REPO_ROOT / "dvc.lock").read_bytes()
-    assert _gate_entry(text) == parse_lock(text)["stages"]["gate"]
+    assert section(text, "gate") == parse_lock(text)["stages"]["gate"]
     holdout, model = current_keys(parse_lock(text))
     assert holdout is not None and judged_model(text, holdout) is not None
 

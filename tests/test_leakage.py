@@ -12,7 +12,7 @@ import yaml
 from mlgate.champion import Champion
 from mlgate.data.split import holdout_mask
 from mlgate.errors import ArtifactError
-from mlgate.leakage import leakage_check, overlap_count, split_definition
+from mlgate.gate.leakage import leakage_check, overlap_count, split_definition
 
 CHAMP = Champion(ref="churn-model#prod#1", commit="c" * 40, source="gto", version="v0.0.1")
 

@@ -15,8 +15,8 @@ import yaml
 
 from mlgate import registry
 from mlgate.champion import gto_champion
-from mlgate.errors import MlgateError
-from mlgate.registry import RegistryError, RegistryRefusal
+from mlgate.errors import MlgateError, RegistryError, RegistryRefusal
+from mlgate.repo import git as repo_git
 
 ART, STAGE = "churn-model", "prod"
 GIT_ENV = {
@@ -369,7 +369,7 @@ def test_committed_files_reads_blobs_and_reports_missing(
     repo: Path, run: Callable[..., str]
 ) -> None:
     sha = run(promote=True)
-    files = registry.committed_files(repo, sha, ["metrics/gate.json", "nope.txt", "metrics"])
+    files = repo_git.committed_files(repo, sha, ["metrics/gate.json", "nope.txt", "metrics"])
     assert files["metrics/gate.json"] == (repo / "metrics/gate.json").read_bytes()
     assert files["nope.txt"] is None and files["metrics"] is None
 

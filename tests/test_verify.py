@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from mlgate.errors import ArtifactError
-from mlgate.verify import disagreement, evidence_chain, stale_params
+from mlgate.repo.lock import stale_params, upstream_chain
+from mlgate.verify import disagreement
 
 LOCK = {
     "generate": {"outs": [{"path": "raw.parquet", "md5": "a"}]},
@@ -23,9 +24,9 @@ LOCK = {
 
 
 def test_evidence_chain_is_the_gate_and_its_ancestors_only() -> None:
-    assert sorted(evidence_chain(LOCK)) == ["gate", "generate", "train", "validate"]
+    assert sorted(upstream_chain(LOCK, "gate")) == ["gate", "generate", "train", "validate"]
     with pytest.raises(ArtifactError, match="no 'gate' stage"):
-        evidence_chain({k: v for k, v in LOCK.items() if k != "gate"})
+        upstream_chain({k: v for k, v in LOCK.items() if k != "gate"}, "gate")
 
 
 def _decision(*passed: bool) -> dict[str, object]:

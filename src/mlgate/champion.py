@@ -11,14 +11,14 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlgate.errors import ArtifactError, GateError
+from mlgate.errors import ArtifactError, GateError, RegistryError
 from mlgate.io import write_json
 from mlgate.params import ChampionParams
+from mlgate.repo import git, gto
 
 
 @dataclass(frozen=True)
@@ -37,28 +37,13 @@ class Champion:
         }
 
 
-def _git(root: str | Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)
-
-
-def rev_parse(root: str | Path, ref: str) -> str | None:
-    proc = _git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
-    return proc.stdout.strip() or None
-
-
 def _gto_tags(root: str | Path, artifact: str) -> str:
     """GTO's tags for ``artifact`` (``name@version...``, ``name#stage#N``...) with the objects
     they point at, one per line; everything GTO's stage answer is computed from."""
-    proc = _git(
-        root,
-        "for-each-ref",
-        "--format=%(refname) %(objectname)",
-        f"refs/tags/{artifact}@*",
-        f"refs/tags/{artifact}#*",
-    )
-    if proc.returncode != 0:
-        raise GateError(f"git cannot list the tags of {root}: {proc.stderr.strip()}")
-    return proc.stdout
+    try:
+        return git.tag_refs(root, f"refs/tags/{artifact}@*", f"refs/tags/{artifact}#*")
+    except RegistryError as exc:
+        raise GateError(f"git cannot list the tags of {root}: {exc}") from exc
 
 
 def _memo_path(root: str | Path) -> Path:
@@ -104,18 +89,12 @@ def gto_champion(root: str | Path, *, artifact: str, stage: str) -> Champion | N
 
 
 def _ask_gto(root: str | Path, *, artifact: str, stage: str) -> Champion | None:
-    import gto.api
-    from gto.exceptions import ArtifactNotFound
-
     try:
-        found = gto.api.find_versions_in_stage(str(root), artifact, stage)
-    except ArtifactNotFound:
-        return None  # nothing registered yet: no champion, not an error
-    except Exception as exc:  # gto raises many types for a repo without tags or a bad name
-        raise GateError(f"GTO could not read stage '{stage}' of '{artifact}': {exc}") from exc
-    if not found:
+        head = gto.find_in_stage(root, artifact, stage)
+    except RegistryError as exc:
+        raise GateError(str(exc)) from exc
+    if head is None:
         return None
-    head = found[0] if isinstance(found, list) else found
     tag = head.assignments[-1].tag if head.assignments else f"{artifact}#{stage}"
     return Champion(ref=tag, commit=head.commit_hexsha, source="gto", version=head.version)
 
@@ -123,7 +102,7 @@ def _ask_gto(root: str | Path, *, artifact: str, stage: str) -> Champion | None:
 def resolve_champion(root: str | Path, cfg: ChampionParams) -> Champion | None:
     """Apply the resolution order; an explicit ref or branch that does not exist is an error."""
     if cfg.ref:
-        commit = rev_parse(root, cfg.ref)
+        commit = git.rev_parse(root, cfg.ref)
         if commit is None:
             raise GateError(f"gate.champion.ref '{cfg.ref}' is not a commit in this repository")
         return Champion(ref=cfg.ref, commit=commit, source="param")
@@ -131,7 +110,7 @@ def resolve_champion(root: str | Path, cfg: ChampionParams) -> Champion | None:
     if found is not None:
         return found
     if cfg.branch:
-        commit = rev_parse(root, cfg.branch)
+        commit = git.rev_parse(root, cfg.branch)
         if commit is None:
             raise GateError(f"gate.champion.branch '{cfg.branch}' does not exist")
         return Champion(ref=cfg.branch, commit=commit, source="branch")

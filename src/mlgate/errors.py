@@ -35,3 +35,29 @@ class ArtifactError(MlgateError):
 
 class GateError(MlgateError):
     """The gate cannot run at all (as opposed to rejecting, which is a normal outcome)."""
+
+
+class RegistryRefusal(MlgateError):
+    """A promotion or rollback that the evidence does not allow (exit code 1, like a reject)."""
+
+    exit_code = 1
+
+
+class EvidenceRefusal(RegistryRefusal):
+    """A promotion refused because the evidence does not back the decision (missing, stale,
+    inconsistent, contradicted by its recomputation): exit code 2, like ``mlgate check``."""
+
+    exit_code = 2
+
+
+class RegistryError(MlgateError):
+    """git, GTO or the registry cannot be read or written at all (not a git repository, GTO
+    failure)."""
+
+
+class ServerError(MlgateError):
+    """The API server could not be started (or did not become healthy in time)."""
+
+
+class NoEvidence(MlgateError):
+    """Nothing was compared: the command cannot say anything about the candidate (exit 2)."""

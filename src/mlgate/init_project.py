@@ -43,6 +43,7 @@ from mlgate.init_plan import (
     plan_slices,
     self_check,
 )
+from mlgate.repo import git
 
 SYNTHETIC_SOURCE = "data/raw/synthetic.parquet"
 
@@ -163,7 +164,7 @@ def _place_source(data: Path, root: Path, result: InitResult, *, dry_run: bool) 
 
 
 def _git(root: Path, *args: str) -> int:
-    return subprocess.run(["git", *args], cwd=root, capture_output=True, check=False).returncode
+    return git.run(root, *args).returncode
 
 
 def _dvc_add(source: Path, root: Path, result: InitResult) -> None:

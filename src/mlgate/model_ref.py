@@ -23,9 +23,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlgate.champion import Champion, gto_champion, resolve_champion, rev_parse
+from mlgate.champion import Champion, gto_champion, resolve_champion
 from mlgate.errors import ArtifactError, GateError
 from mlgate.params import ChampionParams
+from mlgate.repo.git import rev_parse
 
 __all__ = ["KEYWORD", "ModelRef", "has_model_files", "resolve_model"]
 

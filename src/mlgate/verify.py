@@ -24,26 +24,22 @@ pull-request job does); see the README's trust model.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from mlgate.errors import ArtifactError, MlgateError
-from mlgate.freshness import parse_lock, stale_paths
+from mlgate.errors import MlgateError
+from mlgate.repo.lock import LOCK_FILE, read_stages, stale_params, stale_paths, upstream_chain
+from mlgate.repo.worktree import materialised
 
 GATE_STAGE = "gate"
 GATE_OUT = "metrics/gate.json"
-LOCK_FILE = "dvc.lock"
 STAGE_SCRIPT = "stages/gate.py"
 RECOMPUTE_TIMEOUT = 1800  # seconds; a hung recomputation must not hang CI
 
@@ -157,99 +153,6 @@ def _outcome(passed: bool | None) -> str:
     return "absent" if passed is None else ("passed" if passed else "failed")
 
 
-# --------------------------------------------------------------------------- dvc.lock
-
-
-def read_lock(path: Path) -> dict[str, Any]:
-    try:
-        lock = parse_lock(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ArtifactError(f"{path} cannot be read: {exc}") from exc
-    stages = lock.get("stages") if isinstance(lock, dict) else None
-    if not isinstance(stages, dict):
-        raise ArtifactError(f"{path} is not a DVC lock file: no 'stages' mapping")
-    return stages
-
-
-def _entries(entry: Any, *kinds: str) -> list[dict[str, Any]]:
-    items = [i for kind in kinds for i in ((entry or {}).get(kind) or [])]
-    if not all(isinstance(i, dict) and "path" in i for i in items):
-        raise ArtifactError(f"{LOCK_FILE}: an entry lacks 'path'")
-    return items
-
-
-def evidence_chain(stages: Mapping[str, Any]) -> list[str]:
-    """The gate stage and every stage whose outputs it depends on, transitively."""
-    producer = {str(o["path"]): name for name, e in stages.items() for o in _entries(e, "outs")}
-    if GATE_STAGE not in stages:
-        raise ArtifactError(f"{LOCK_FILE} has no '{GATE_STAGE}' stage: run `dvc repro`")
-    chain, todo = [], [GATE_STAGE]
-    while todo:
-        name = todo.pop()
-        if name in chain or name not in stages:
-            continue  # a dep produced in another dvc.yaml (champion/) is checked as a file
-        chain.append(name)
-        todo += [
-            producer[str(d["path"])]
-            for d in _entries(stages[name], "deps")
-            if str(d["path"]) in producer
-        ]
-    return chain
-
-
-def stale_params(lock_path: Path, chain: list[str], root: Path) -> list[str]:
-    """``file:key`` for every param of ``chain`` whose value in ``root`` differs from the lock.
-
-    Both sides are read as DVC reads them (YAML 1.2): libyaml's YAML 1.1 would read the
-    lock's ``1e-09`` as a string and report an unchanged float param as changed.
-    """
-    try:
-        stages = (dvc_yaml(lock_path.read_bytes()) or {}).get("stages") or {}
-    except (OSError, ValueError, AttributeError) as exc:
-        return [f"{lock_path.name} ({exc})"]
-    stale = []
-    trees: dict[str, Any] = {}
-    for name in chain:
-        for file, values in ((stages.get(name) or {}).get("params") or {}).items():
-            if file not in trees:
-                try:
-                    trees[file] = dvc_yaml((root / file).read_bytes()) or {}
-                except (OSError, ValueError) as exc:
-                    stale.append(f"{file} ({exc})")
-                    trees[file] = None
-            if trees[file] is not None:
-                tree = trees[file]
-                stale += [f"{file}:{k}" for k, v in (values or {}).items() if dotted(tree, k) != v]
-    return sorted(set(stale))
-
-
-def dvc_yaml(data: bytes) -> Any:
-    """Parse YAML the way DVC does (ruamel, YAML 1.2), so params compare equal to dvc.lock.
-
-    PyYAML follows YAML 1.1: it reads ``1e-09`` as a string and ``Yes`` as a boolean, where
-    DVC wrote and reads a float and a string; comparing the two parsers' output would report
-    unchanged params as changed. Raises ValueError for text that is not YAML.
-    """
-    from ruamel.yaml import YAML
-
-    try:
-        return YAML(typ="safe", pure=True).load(data.decode("utf-8"))
-    except Exception as exc:  # ruamel raises several types for broken YAML
-        raise ValueError(f"not valid YAML: {exc}") from exc
-
-
-def dotted(tree: Any, key: str) -> Any:
-    node = tree
-    for part in key.split("."):
-        if not isinstance(node, Mapping) or part not in node:
-            return _ABSENT
-        node = node[part]
-    return node
-
-
-_ABSENT = object()
-
-
 # --------------------------------------------------------------------------- verification
 
 
@@ -297,7 +200,7 @@ def _unbacked(root: Path, decision: dict[str, Any]) -> Verification | None:
     if not lock.is_file():
         return Verification("unverified", decision, [f"no {LOCK_FILE}"], "dvc repro")
     try:
-        chain = evidence_chain(read_lock(lock))
+        chain = upstream_chain(read_stages(lock), GATE_STAGE)
         stale = stale_paths(lock, chain, root)
     except MlgateError as exc:
         return Verification("unverified", decision, [str(exc)], "dvc repro")
@@ -351,84 +254,7 @@ def recompute(root: Path) -> dict[str, Any] | str:
 
 def verify_commit(root: str | Path, commit: str) -> Verification:
     """Verify the decision committed at ``commit``, in a temporary worktree at that commit."""
-    with materialised(Path(root), commit) as tree:
+    with materialised(Path(root), commit, GATE_STAGE) as tree:
         if isinstance(tree, str):
             return Verification("unverified", None, [tree], "dvc fetch (then try again)")
         return verify_tree(tree)
-
-
-@contextlib.contextmanager
-def materialised(root: Path, commit: str) -> Iterator[Path | str]:
-    """A ``git worktree`` at ``commit`` with the evidence chain's DVC files linked from the
-    local cache, or a string saying what is missing. Removed on exit."""
-    parent = Path(tempfile.mkdtemp(prefix="mlgate-rev-"))
-    tree = parent / "tree"
-    added = _git(root, "worktree", "add", "--detach", "--quiet", str(tree), commit)
-    try:
-        if added.returncode != 0:
-            yield f"git worktree add failed: {added.stderr.strip()}"
-            return
-        missing = _link_from_cache(root, tree)
-        yield f"not in the local DVC cache: {', '.join(missing)}" if missing else tree
-    finally:
-        _git(root, "worktree", "remove", "--force", str(tree))
-        shutil.rmtree(parent, ignore_errors=True)
-        _git(root, "worktree", "prune")
-
-
-def _git(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)
-
-
-def _link_from_cache(root: Path, tree: Path) -> list[str]:
-    """Put every DVC-cached file of the gate's evidence chain into ``tree``; what is missing."""
-    try:
-        stages = read_lock(tree / LOCK_FILE)
-        chain = evidence_chain(stages)
-    except MlgateError:
-        return []  # verify_tree reports the lock's problem
-    cache = _cache_dir(root)
-    _share_cache(root, tree, cache)
-    missing = []
-    for name in chain:
-        for item in _entries(stages[name], "deps", "outs"):
-            rel, md5 = str(item["path"]), str(item.get("md5", ""))
-            target = tree / rel
-            if not md5 or md5.endswith(".dir") or target.exists():
-                continue  # git-tracked (or a directory: code under src/, in git)
-            source = cache / md5[:2] / md5[2:]
-            if not source.is_file():
-                missing.append(rel)
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                os.link(source, target)  # read only by the gate; its own output is replaced
-            except OSError:
-                shutil.copyfile(source, target)
-    return missing
-
-
-def _cache_dir(root: Path) -> Path:
-    from dvc.repo import Repo
-
-    try:
-        with Repo(str(root)) as repo:
-            return Path(repo.cache.local.path)
-    except Exception as exc:  # dvc raises many types for a broken repo or config
-        raise ArtifactError(f"the DVC cache of {root} cannot be located: {exc}") from exc
-
-
-def _share_cache(root: Path, tree: Path, cache: Path) -> None:
-    """The worktree's DVC reads the champion through the same cache (no remote needed)."""
-    config = tree / ".dvc" / "config.local"
-    if not config.parent.is_dir():
-        return
-    from configobj import ConfigObj
-
-    local = root / ".dvc" / "config.local"
-    conf = ConfigObj(str(local)) if local.is_file() else ConfigObj()  # keeps remote credentials
-    conf.filename = str(config)
-    # DVC's layout: <cache dir>/files/md5/<2>/<30>; cache.dir names the top directory.
-    top = cache.parent.parent if cache.parent.name == "files" else cache
-    conf.setdefault("cache", {})["dir"] = str(top)
-    conf.write()

@@ -301,7 +301,7 @@ def test_broken_evidence_rejects(case: Evidence, workspace: PipelineRepo, run: R
 def test_malformed_lock_is_an_error_naming_it(text: str, tmp_path: Path) -> None:
     """In process, no subprocess: the freshness reader turns any malformed lock into one error."""
     from mlgate.errors import ArtifactError
-    from mlgate.freshness import stale_paths
+    from mlgate.repo.lock import stale_paths
 
     lock = tmp_path / "dvc.lock"
     lock.write_text(text, encoding="utf-8")

@@ -19,7 +19,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from mlgate.serving.server import ServerError, running_server
+from mlgate.errors import ServerError
+from mlgate.serving.server import running_server
 
 from .conftest import CONTRACT, REPO_ROOT
 

@@ -253,12 +253,13 @@ def registry_rollback(
     before any promotion) nothing is written.
     """
     from mlgate import registry
+    from mlgate.repo import gto
 
-    current = registry.current_champion(root, artifact=artifact, stage=stage)
+    current = gto.current_champion(root, artifact=artifact, stage=stage)
     base = {"artifact": artifact, "stage": stage, "version": to_version}
     if current is not None and current.version == to_version:
         return {**base, "from_version": to_version, "moved": False, "tag": None}
-    stack = registry.promotion_stack(registry.stage_history(root, artifact=artifact, stage=stage))
+    stack = registry.promotion_stack(gto.stage_history(root, artifact=artifact, stage=stage))
     while stack and current is not None and stack[-1] == current.version:
         stack.pop()
     previous = stack[-1] if stack else None

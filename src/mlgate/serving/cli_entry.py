@@ -16,14 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from mlgate import log
-from mlgate.errors import DataError, ParamsError
+from mlgate.errors import DataError, NoEvidence, ParamsError
 from mlgate.io import write_json, write_text
 from mlgate.model_ref import resolve_model
 from mlgate.params import DriftKnobs, Params, build
 from mlgate.serving.canary import CanaryGuards, canary_markdown, registry_rollback, run_canary
 from mlgate.serving.client import Backend, HttpBackend, InProcessBackend
 from mlgate.serving.config import ServingParams, load_with_serving
-from mlgate.serving.evidence import NoEvidence, shadow_gap
+from mlgate.serving.evidence import shadow_gap
 from mlgate.serving.loading import load_service
 from mlgate.serving.server import running_server
 from mlgate.serving.service import ScoringService

@@ -10,15 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlgate.errors import MlgateError
-
-__all__ = ["NoEvidence", "shadow_gap"]
+__all__ = ["shadow_gap"]
 
 HINT = "requests that fit the contract come from `mlgate requests` (rows of data/holdout.parquet)"
-
-
-class NoEvidence(MlgateError):
-    """Nothing was compared: the command cannot say anything about the candidate (exit 2)."""
 
 
 def shadow_gap(summary: dict[str, Any]) -> str | None:

@@ -10,19 +10,19 @@ production), falling back to the work tree's contract when the ref has none.
 
 from __future__ import annotations
 
-import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import pandera.pandas as pa
 
-from mlgate.champion import Champion, RevisionReader, rev_parse
+from mlgate.champion import Champion, RevisionReader
 from mlgate.data.contract import load_contract
 from mlgate.errors import ArtifactError
 from mlgate.model import load_model, required_columns
 from mlgate.model_ref import resolve_model
 from mlgate.params import ChampionParams
+from mlgate.repo import git
 from mlgate.serving.schema import derive_request_schema
 from mlgate.serving.service import ModelIdentity, ScoringService
 
@@ -61,7 +61,7 @@ def load_service(
             sha256=meta["sha256"],
             source="path",
             ref=str(ref.path),
-            commit=rev_parse(root, "HEAD"),
+            commit=git.rev_parse(root, "HEAD"),
             contract=str(contract_path),
         )
         schema_source = load_contract(contract_path)
@@ -107,12 +107,6 @@ def _load_at(
 
 def _gto_version(root: Path, commit: str, artifact: str) -> str | None:
     """The newest GTO version tag (``artifact@vX.Y.Z``) on ``commit``, if any."""
-    proc = subprocess.run(
-        ["git", "tag", "--points-at", commit, "--sort=-creatordate", f"{artifact}@*"],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    tags = [t for t in proc.stdout.split() if t.startswith(f"{artifact}@")]
+    proc = git.run(root, "tag", "--points-at", commit, "--sort=-creatordate", f"{artifact}@*")
+    tags = [t for t in proc.stdout.decode().split() if t.startswith(f"{artifact}@")]
     return tags[0].split("@", 1)[1] if tags else None

@@ -27,18 +27,14 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlgate.errors import MlgateError
+from mlgate.errors import ServerError
 from mlgate.serving.app import ENV_PREFIX
 from mlgate.serving.nodelay import PROTOCOL as NODELAY_PROTOCOL
 
-__all__ = ["ServerError", "ServerHandle", "free_port", "is_loopback", "running_server"]
+__all__ = ["ServerHandle", "free_port", "is_loopback", "running_server"]
 
 _PORT_RETRIES = 3
 _STOP_GRACE_S = 10.0
-
-
-class ServerError(MlgateError):
-    """The API server could not be started (or did not become healthy in time)."""
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandera.pandas as pa
 
+from mlgate.errors import ServerError
 from mlgate.serving.checks import (
     ReplyLog,
     bad_payload_catalog,
@@ -25,7 +26,7 @@ from mlgate.serving.checks import (
 from mlgate.serving.client import Backend, HttpBackend
 from mlgate.serving.config import ServingParams
 from mlgate.serving.schema import RequestSchema, derive_request_schema
-from mlgate.serving.server import ServerError, running_server
+from mlgate.serving.server import running_server
 
 __all__ = ["run_against_server", "serving_suite"]
 

@@ -26,8 +26,8 @@ import yaml
 
 from mlgate.champion import RevisionReader
 from mlgate.errors import MlgateError
-from mlgate.freshness import parse_lock
-from mlgate.gate import Check
+from mlgate.gate.checks import Check
+from mlgate.repo.lock import parse_lock
 
 NAME = "holdout_leakage"
 TRAIN = "data/train.parquet"

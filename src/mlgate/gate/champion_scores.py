@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-from typing import Any
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -26,40 +26,36 @@ import yaml
 
 from mlgate.champion import RevisionReader
 from mlgate.errors import MlgateError
-from mlgate.freshness import file_md5, parse_lock
+from mlgate.repo.lock import file_md5, locked_md5, parse_lock
 
 HOLDOUT = "data/holdout.parquet"
 PREDICTIONS = "data/holdout_predictions.parquet"
 MODEL = "models/model.joblib"
 
 
-def _locked_md5(lock: Any, stage: str, kind: str, path: str) -> str | None:
-    """md5 of ``path`` among the ``kind`` ("deps"/"outs") of ``stage`` in a parsed dvc.lock."""
-    try:
-        entries = lock["stages"][stage][kind]
-        found = [e.get("md5") for e in entries if e.get("path") == path]
-    except (KeyError, TypeError, AttributeError):
-        return None
-    return found[0] if len(found) == 1 and isinstance(found[0], str) else None
-
-
 def committed_scores(
-    reader: RevisionReader, holdout_ids: np.ndarray, id_column: str
+    reader: RevisionReader,
+    holdout_ids: np.ndarray,
+    id_column: str,
+    *,
+    holdout_path: str | Path = HOLDOUT,
 ) -> np.ndarray | str:
-    """The champion's committed holdout scores, aligned with ``holdout_ids``, or why not."""
+    """The champion's committed holdout scores, aligned with ``holdout_ids``, or why not.
+
+    ``holdout_path``: the holdout on disk (its md5 must be the one the champion evaluated)."""
     try:
         lock = parse_lock(reader.read_bytes("dvc.lock"))
     except (MlgateError, yaml.YAMLError) as exc:
         return f"its dvc.lock cannot be read ({exc})"
-    their_holdout = _locked_md5(lock, "evaluate", "deps", HOLDOUT)
+    their_holdout = locked_md5(lock, "evaluate", "deps", HOLDOUT)
     if their_holdout is None:
         return f"its dvc.lock does not record which {HOLDOUT} its evaluate stage read"
-    if their_holdout != file_md5(HOLDOUT):
+    if their_holdout != file_md5(holdout_path):
         return f"{HOLDOUT} differs from the one the champion was evaluated on"
-    scored_with = _locked_md5(lock, "evaluate", "deps", MODEL)
-    if scored_with is None or scored_with != _locked_md5(lock, "train", "outs", MODEL):
+    scored_with = locked_md5(lock, "evaluate", "deps", MODEL)
+    if scored_with is None or scored_with != locked_md5(lock, "train", "outs", MODEL):
         return f"its evaluate stage did not score the {MODEL} its train stage wrote"
-    expected = _locked_md5(lock, "evaluate", "outs", PREDICTIONS)
+    expected = locked_md5(lock, "evaluate", "outs", PREDICTIONS)
     try:
         data = reader.read_bytes(PREDICTIONS)
     except MlgateError as exc:

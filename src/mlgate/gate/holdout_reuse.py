@@ -19,42 +19,18 @@ may not carry the other experiments' refs; it counts what that copy holds.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from mlgate.champion import rev_parse
 from mlgate.errors import MlgateError
-from mlgate.freshness import parse_lock
-from mlgate.registry import git_output, read_blobs
+from mlgate.repo import git
+from mlgate.repo.lock import LOCK_FILE, entry_md5, section
 
 MAX_COMMITS = 500
 HOLDOUT = "data/holdout.parquet"
 MODEL = "models/model.joblib"
-LOCK = "dvc.lock"
-_NEXT_STAGE = re.compile(r"^  \S", re.MULTILINE)
-
-
-def _gate_entry(lock_text: bytes) -> Any:
-    """The gate stage's entry of a dvc.lock. DVC writes stage names at two spaces of indent:
-    parsing that section alone is ~20x cheaper than the whole lock; anything else is parsed
-    whole."""
-    text = lock_text.decode("utf-8", errors="replace")
-    start = text.find("\n  gate:\n")
-    if start >= 0:
-        following = _NEXT_STAGE.search(text, start + len("\n  gate:\n"))
-        section = text[start + 1 : following.start() if following else len(text)]
-        return (parse_lock(section) or {}).get("gate")
-    return ((parse_lock(text) or {}).get("stages") or {}).get("gate")
-
-
-def _locked_md5(entries: Any, path: str) -> str | None:
-    if not isinstance(entries, list):
-        return None
-    found = [e.get("md5") for e in entries if isinstance(e, dict) and e.get("path") == path]
-    return found[0] if len(found) == 1 and isinstance(found[0], str) else None
 
 
 def judged_model(lock_text: bytes, holdout_md5: str) -> str | None:
@@ -62,13 +38,13 @@ def judged_model(lock_text: bytes, holdout_md5: str) -> str | None:
     if holdout_md5.encode() not in lock_text:  # most locks of another holdout stop here
         return None
     try:
-        gate = _gate_entry(lock_text)
+        gate = section(lock_text, "gate")
     except yaml.YAMLError:
         return None  # not a lock DVC wrote: no decision to count
     deps = gate.get("deps") if isinstance(gate, dict) else None
-    if _locked_md5(deps, HOLDOUT) != holdout_md5:
+    if entry_md5(deps, HOLDOUT) != holdout_md5:
         return None
-    return _locked_md5(deps, MODEL) or "unknown model"
+    return entry_md5(deps, MODEL) or "unknown model"
 
 
 def _commits(root: str | Path, limit: int) -> list[str]:
@@ -76,9 +52,9 @@ def _commits(root: str | Path, limit: int) -> list[str]:
     # (exec/*, stash, celery/*) hold the state a running experiment started from and vanish
     # after it, so counting them would make the count depend on when it was taken.
     revs = ["--branches", "--tags", "--glob=refs/exps/??/*"]
-    if rev_parse(root, "HEAD") is not None:  # a repository with no commit has no HEAD
+    if git.rev_parse(root, "HEAD") is not None:  # a repository with no commit has no HEAD
         revs.append("HEAD")
-    return git_output(root, "rev-list", f"--max-count={limit}", *revs).split()
+    return git.text(root, "rev-list", f"--max-count={limit}", *revs).split()
 
 
 def current_keys(lock: Any) -> tuple[str | None, str | None]:
@@ -86,7 +62,7 @@ def current_keys(lock: Any) -> tuple[str | None, str | None]:
     stages = (lock or {}).get("stages") if isinstance(lock, dict) else None
     split = (stages or {}).get("split") or {}
     train = (stages or {}).get("train") or {}
-    return _locked_md5(split.get("outs"), HOLDOUT), _locked_md5(train.get("outs"), MODEL)
+    return entry_md5(split.get("outs"), HOLDOUT), entry_md5(train.get("outs"), MODEL)
 
 
 def earlier_decisions(
@@ -101,12 +77,12 @@ def earlier_decisions(
     shas = _commits(root, max_commits + 1)
     capped = len(shas) > max_commits
     shas = shas[:max_commits]
-    blobs = read_blobs(root, [f"{sha}:{LOCK}" for sha in shas])
+    blobs = git.read_blobs(root, [f"{sha}:{LOCK_FILE}" for sha in shas])
     judged: dict[bytes, str | None] = {}  # lock content -> model; identical locks read once
     models: set[str] = set()
     commits = 0
     for sha in shas:
-        text = blobs[f"{sha}:{LOCK}"]
+        text = blobs[f"{sha}:{LOCK_FILE}"]
         if text is None:
             continue
         if text not in judged:
@@ -130,7 +106,7 @@ def reuse_record(root: str | Path, lock: Any) -> tuple[int, dict[str, Any]]:
     such (count 0, ``error``), never raised."""
     holdout_md5, model_md5 = current_keys(lock)
     if holdout_md5 is None:
-        return 0, {"error": f"{LOCK} records no {HOLDOUT} written by split"}
+        return 0, {"error": f"{LOCK_FILE} records no {HOLDOUT} written by split"}
     try:
         return earlier_decisions(root, holdout_md5=holdout_md5, model_md5=model_md5)
     except MlgateError as exc:
