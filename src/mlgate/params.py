@@ -31,6 +31,7 @@ from mlgate.config.fields import (
     Str,
     Text,
 )
+from mlgate.config.predicates import SliceMap
 from mlgate.errors import ParamsError
 from mlgate.io import read_yaml
 
@@ -189,7 +190,7 @@ class EvaluateParams:
     calibration_bins: Bins = 10
     min_samples: Annotated[int, Integer(ge=2)] = 30
     # name -> declarative predicate (see mlgate.slices); parsed by the evaluate stage.
-    slices: dict[Str, Any] = field(default_factory=dict)
+    slices: Annotated[dict[str, Any], SliceMap()] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, config=_STRICT)

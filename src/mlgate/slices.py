@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mlgate.config import join_problems, show_value
 from mlgate.errors import DataError, ParamsError
 
 Scalar = str | int | float | bool | dt.date
@@ -214,108 +215,177 @@ class Not(Predicate):
 
 # --------------------------------------------------------------------------- parsing
 
+# (location below the node being parsed, message): e.g. (".all[1].op", "unknown operator ...").
+Problem = tuple[str, str]
+
 
 def parse_predicate(obj: Any, *, where: str) -> Predicate:
     """Validate a declarative predicate and return its frozen form.
 
-    Every error is a :class:`ParamsError` whose message starts with the key path of the bad
-    node (``where`` plus the nested keys), e.g. ``evaluate.slices.enterprise.op: unknown
-    operator '=~'; expected one of ==, !=, ...``.
+    Every problem is found in one pass and raised together as a :class:`ParamsError`, each
+    line starting with the key path of the bad node (``where`` plus the nested keys), e.g.
+    ``evaluate.slices.enterprise.op: unknown operator '=~'; expected one of ==, !=, ...``.
     """
-    if not isinstance(obj, Mapping):
-        raise ParamsError(
-            f"{where}: expected a mapping {{column, op, value}} or {{all|any|not: ...}}, "
-            f"got {show_value(obj)}"
-        )
-    combinators = [k for k in obj if k in _COMBINATORS]
-    if combinators:
-        key = combinators[0]
-        if len(obj) != 1:
-            others = sorted(str(k) for k in obj if k != key)
-            raise ParamsError(
-                f"{where}: a '{key}' combinator must be the only key of its mapping; "
-                f"also found {others}"
-            )
-        inner = obj[key]
-        if key == "not":
-            return Not(parse_predicate(inner, where=f"{where}.not"), where=where)
-        if not isinstance(inner, list | tuple) or not inner:
-            raise ParamsError(
-                f"{where}.{key}: expected a non-empty list of predicates, got {show_value(inner)}"
-            )
-        parts = tuple(parse_predicate(p, where=f"{where}.{key}[{i}]") for i, p in enumerate(inner))
-        return (AllOf if key == "all" else AnyOf)(parts, where=where)
-    return _parse_condition(obj, where)
+    problems: list[Problem] = []
+    predicate = _parse(obj, where, "", problems)
+    _raise(where, problems)
+    assert predicate is not None  # no problem: every node was built
+    return predicate
 
 
-def _parse_condition(obj: Mapping[Any, Any], where: str) -> Condition:
-    unknown = [k for k in obj if k not in _LEAF_KEYS]
-    if unknown:
-        raise ParamsError(
-            f"{where}: unknown key '{unknown[0]}'; expected column, op, value "
-            f"or one of the combinators all, any, not"
-        )
-    for key in ("column", "op"):
-        if key not in obj:
-            raise ParamsError(f"{where}: missing key '{key}'")
-    column = obj["column"]
-    if not isinstance(column, str) or not column:
-        raise ParamsError(f"{where}.column: expected a column name, got {show_value(column)}")
-    op = obj["op"]
-    if op not in OPS:
-        raise ParamsError(f"{where}.op: unknown operator {op!r}; expected one of {', '.join(OPS)}")
-    if op in _NULL_OPS:
-        if "value" in obj:
-            raise ParamsError(f"{where}.value: '{op}' takes no value; remove the key")
-        return Condition(column, op, None, where=where)
-    if "value" not in obj:
-        raise ParamsError(f"{where}: missing key 'value' (required by '{op}')")
-    raw = obj["value"]
-    if op in _SET_OPS:
-        if not isinstance(raw, list | tuple) or not raw:
-            raise ParamsError(
-                f"{where}.value: '{op}' expects a non-empty list of values, got {show_value(raw)}"
-            )
-        values = tuple(_parse_scalar(v, f"{where}.value[{i}]") for i, v in enumerate(raw))
-        return Condition(column, op, values, where=where)
-    return Condition(column, op, _parse_scalar(raw, f"{where}.value"), where=where)
+def predicate_problems(obj: Any) -> list[Problem]:
+    """Every problem of a declarative predicate, located relative to it (empty: valid)."""
+    problems: list[Problem] = []
+    _parse(obj, "", "", problems)
+    return problems
 
 
-def _parse_scalar(value: Any, where: str) -> Scalar:
-    if isinstance(value, np.generic):
-        value = value.item()
-    if value is None:
-        raise ParamsError(f"{where}: null never matches a comparison; use op is_null / not_null")
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ParamsError(f"{where}: expected a finite number, got {value!r}")
-    if isinstance(value, str | bool | int | float | dt.date):
-        return value
-    raise ParamsError(
-        f"{where}: expected a string, number, boolean or date, got {show_value(value)}"
-    )
+def slices_problems(mapping: Any) -> list[Problem]:
+    """Every problem of ``{name: predicate, ...}``, located relative to the mapping."""
+    problems: list[Problem] = []
+    _parse_slices(mapping, "", problems)
+    return problems
 
 
 def parse_slices(mapping: Any, *, where: str) -> dict[str, Predicate]:
     """Parse ``{name: predicate, ...}``. ``None`` (an empty YAML key) means no slices.
 
     Names become metric keys and file names, so they are restricted to letters, digits,
-    ``_`` and ``-``, starting with a letter or ``_``.
+    ``_`` and ``-``, starting with a letter or ``_``. Every problem is reported at once.
     """
+    problems: list[Problem] = []
+    out = _parse_slices(mapping, where, problems)
+    _raise(where, problems)
+    return out
+
+
+def _raise(where: str, problems: list[Problem]) -> None:
+    if problems:
+        lines = [f"{where}{at}: {message}" for at, message in problems]
+        raise ParamsError(lines[0] if len(lines) == 1 else join_problems(where, lines))
+
+
+def _parse_slices(mapping: Any, where: str, problems: list[Problem]) -> dict[str, Predicate]:
     if mapping is None:
         return {}
     if not isinstance(mapping, Mapping):
-        raise ParamsError(
-            f"{where}: expected a mapping of slice name -> predicate, got {show_value(mapping)}"
-        )
+        got = show_value(mapping)
+        problems.append(("", f"expected a mapping of slice name -> predicate, got {got}"))
+        return {}
     out: dict[str, Predicate] = {}
     for name, obj in mapping.items():
         if not isinstance(name, str) or not _NAME.match(name):
-            raise ParamsError(
-                f"{where}: slice name {name!r} is not valid; use letters, digits, '_' or '-', "
-                f"starting with a letter or '_'"
+            problems.append(
+                (
+                    "",
+                    f"slice name {name!r} is not valid; use letters, digits, '_' or '-', "
+                    f"starting with a letter or '_'",
+                )
             )
-        out[name] = parse_predicate(obj, where=f"{where}.{name}")
+            continue
+        predicate = _parse(obj, f"{where}.{name}", f".{name}", problems)
+        if predicate is not None:
+            out[name] = predicate
     return out
+
+
+def _parse(obj: Any, where: str, at: str, problems: list[Problem]) -> Predicate | None:
+    """The predicate at ``obj`` (None if it has a problem); ``at`` locates it for messages,
+    ``where`` (the full key path) is kept in the predicate for errors against data."""
+    if not isinstance(obj, Mapping):
+        problems.append(
+            (
+                at,
+                "expected a mapping {column, op, value} or {all|any|not: ...}, "
+                f"got {show_value(obj)}",
+            )
+        )
+        return None
+    combinators = [k for k in obj if k in _COMBINATORS]
+    if not combinators:
+        return _parse_condition(obj, where, at, problems)
+    key = combinators[0]
+    if len(obj) != 1:
+        others = sorted(str(k) for k in obj if k != key)
+        problems.append(
+            (at, f"a '{key}' combinator must be the only key of its mapping; also found {others}")
+        )
+        return None
+    inner = obj[key]
+    if key == "not":
+        part = _parse(inner, f"{where}.not", f"{at}.not", problems)
+        return None if part is None else Not(part, where=where)
+    if not isinstance(inner, list | tuple) or not inner:
+        got = show_value(inner)
+        problems.append((f"{at}.{key}", f"expected a non-empty list of predicates, got {got}"))
+        return None
+    parts = [
+        _parse(p, f"{where}.{key}[{i}]", f"{at}.{key}[{i}]", problems) for i, p in enumerate(inner)
+    ]
+    if any(p is None for p in parts):
+        return None
+    return (AllOf if key == "all" else AnyOf)(tuple(parts), where=where)  # type: ignore[arg-type]
+
+
+def _parse_condition(
+    obj: Mapping[Any, Any], where: str, at: str, problems: list[Problem]
+) -> Condition | None:
+    before = len(problems)
+    for key in obj:
+        if key not in _LEAF_KEYS:
+            problems.append(
+                (
+                    at,
+                    f"unknown key '{key}'; expected column, op, value "
+                    f"or one of the combinators all, any, not",
+                )
+            )
+    problems.extend((at, f"missing key '{k}'") for k in ("column", "op") if k not in obj)
+    column, op = obj.get("column"), obj.get("op")
+    if "column" in obj and (not isinstance(column, str) or not column):
+        problems.append((f"{at}.column", f"expected a column name, got {show_value(column)}"))
+    if "op" in obj and op not in OPS:
+        problems.append((f"{at}.op", f"unknown operator {op!r}; expected one of {', '.join(OPS)}"))
+        op = None
+    value = _parse_value(obj, op, at, problems)
+    if len(problems) > before:
+        return None
+    return Condition(column, op, value, where=where)
+
+
+def _parse_value(obj: Mapping[Any, Any], op: Any, at: str, problems: list[Problem]) -> Any:
+    if op is None:
+        return None
+    if op in _NULL_OPS:
+        if "value" in obj:
+            problems.append((f"{at}.value", f"'{op}' takes no value; remove the key"))
+        return None
+    if "value" not in obj:
+        problems.append((at, f"missing key 'value' (required by '{op}')"))
+        return None
+    raw = obj["value"]
+    if op not in _SET_OPS:
+        return _parse_scalar(raw, f"{at}.value", problems)
+    if not isinstance(raw, list | tuple) or not raw:
+        got = show_value(raw)
+        problems.append((f"{at}.value", f"'{op}' expects a non-empty list of values, got {got}"))
+        return None
+    return tuple(_parse_scalar(v, f"{at}.value[{i}]", problems) for i, v in enumerate(raw))
+
+
+def _parse_scalar(value: Any, at: str, problems: list[Problem]) -> Scalar | None:
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None:
+        problems.append((at, "null never matches a comparison; use op is_null / not_null"))
+    elif isinstance(value, float) and not math.isfinite(value):
+        problems.append((at, f"expected a finite number, got {value!r}"))
+    elif isinstance(value, str | bool | int | float | dt.date):
+        return value
+    else:
+        got = show_value(value)
+        problems.append((at, f"expected a string, number, boolean or date, got {got}"))
+    return None
 
 
 # --------------------------------------------------------------------------- evaluation helpers
@@ -394,14 +464,6 @@ def _show_value(value: Any) -> str:
     return repr(value)
 
 
-def show_value(value: Any) -> str:
-    """A value's type and (shortened) repr, for error messages naming what was found."""
-    text = repr(value)
-    if len(text) > 60:
-        text = text[:57] + "..."
-    return f"{type(value).__name__} {text}"
-
-
 def describe_rows(predicate: Predicate | None) -> str:
     """``predicate.describe()``, or ``"all rows"`` when there is no predicate."""
     return "all rows" if predicate is None else predicate.describe()
@@ -417,4 +479,6 @@ __all__ = [
     "describe_rows",
     "parse_predicate",
     "parse_slices",
+    "predicate_problems",
+    "slices_problems",
 ]

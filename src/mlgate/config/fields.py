@@ -20,6 +20,7 @@ from pydantic_core import PydanticCustomError, core_schema
 
 __all__ = [
     "EXPECTED",
+    "Check",
     "Bool",
     "Expected",
     "Flag",
@@ -47,7 +48,7 @@ def Expected(text: str, *, key: str | None = None, plain: bool = False) -> Pydan
     return PydanticCustomError(EXPECTED, "expected {expected}", ctx)
 
 
-class _Check:
+class Check:
     """Base: a plain validator (``check``) plus a fixed JSON Schema (``schema``)."""
 
     def check(self, value: Any) -> Any:
@@ -74,7 +75,7 @@ def _bounds_words(lo: Any, hi: Any, lo_open: bool, hi_open: bool) -> str:
 
 
 @dataclass(frozen=True)
-class Num(_Check):
+class Num(Check):
     """A finite int or float (returned as float), optionally bounded."""
 
     ge: float | None = None
@@ -118,7 +119,7 @@ class Num(_Check):
 
 
 @dataclass(frozen=True)
-class Integer(_Check):
+class Integer(Check):
     """An int (YAML ``true`` is not 1), optionally bounded."""
 
     ge: int | None = None
@@ -147,7 +148,7 @@ class Integer(_Check):
 
 
 @dataclass(frozen=True)
-class Text(_Check):
+class Text(Check):
     """A string; ``non_empty`` also refuses blank text (``text`` names what it is)."""
 
     non_empty: bool = False
@@ -163,7 +164,7 @@ class Text(_Check):
 
 
 @dataclass(frozen=True)
-class Flag(_Check):
+class Flag(Check):
     def check(self, value: Any) -> bool:
         if not isinstance(value, bool):
             raise Expected("true or false")
@@ -173,7 +174,7 @@ class Flag(_Check):
         return {"type": "boolean"}
 
 
-class OneOf(_Check):
+class OneOf(Check):
     """One of ``values``; ``listed`` shows them as a Python list in messages."""
 
     def __init__(self, *values: Any, listed: bool = False) -> None:
@@ -189,7 +190,7 @@ class OneOf(_Check):
         return {"enum": list(self.values)}
 
 
-class Kinds(_Check):
+class Kinds(Check):
     """A value of one of the Python ``types`` (e.g. str or int or bool), unconverted."""
 
     _JSON = {str: "string", int: "integer", float: "number", bool: "boolean"}
