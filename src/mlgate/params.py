@@ -36,7 +36,7 @@ from mlgate.errors import ParamsError
 from mlgate.io import read_yaml
 
 # Unknown keys are errors at every level.
-_STRICT = ConfigDict(extra="forbid")
+_STRICT = ConfigDict(extra="forbid", defer_build=True)
 
 
 def _is_iso_date(text: str) -> bool:

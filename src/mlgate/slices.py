@@ -29,10 +29,9 @@ and YAML dates.
 from __future__ import annotations
 
 import datetime as dt
-import math
 import operator
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,22 +39,18 @@ import numpy as np
 import pandas as pd
 
 from mlgate.config import join_problems, show_value
+from mlgate.config.slice_syntax import (
+    NULL_OPS,
+    OPS,
+    SET_OPS,
+    Nodes,
+    Problem,
+    Scalar,
+    parse,
+    parse_map,
+)
 from mlgate.errors import DataError, ParamsError
 
-Scalar = str | int | float | bool | dt.date
-
-OPS: tuple[str, ...] = (
-    "==",
-    "!=",
-    "<",
-    "<=",
-    ">",
-    ">=",
-    "in",
-    "not_in",
-    "is_null",
-    "not_null",
-)
 _COMPARE: dict[str, Callable[[Any, Any], Any]] = {
     "==": operator.eq,
     "!=": operator.ne,
@@ -64,11 +59,6 @@ _COMPARE: dict[str, Callable[[Any, Any], Any]] = {
     ">": operator.gt,
     ">=": operator.ge,
 }
-_SET_OPS = ("in", "not_in")
-_NULL_OPS = ("is_null", "not_null")
-_COMBINATORS = ("all", "any", "not")
-_LEAF_KEYS = ("column", "op", "value")
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
 
 
@@ -113,7 +103,7 @@ class Condition(Predicate):
             return ~present
         if self.op == "not_null":
             return present
-        if self.op in _SET_OPS:
+        if self.op in SET_OPS:
             values = [_coerce(series, v, self) for v in self.value]  # type: ignore[union-attr]
             hit = series.isin(values).to_numpy(dtype=bool)
             return (hit if self.op == "in" else ~hit) & present
@@ -136,7 +126,7 @@ class Condition(Predicate):
             return f"{column} is null"
         if self.op == "not_null":
             return f"{column} is not null"
-        if self.op in _SET_OPS:
+        if self.op in SET_OPS:
             items = ", ".join(_show_value(v) for v in self.value)  # type: ignore[union-attr]
             return f"{column} {self.op.replace('_', ' ')} [{items}]"
         return f"{column} {self.op} {_show_value(self.value)}"
@@ -146,9 +136,9 @@ class Condition(Predicate):
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"column": self.column, "op": self.op}
-        if self.op in _SET_OPS:
+        if self.op in SET_OPS:
             out["value"] = list(self.value)  # type: ignore[arg-type]
-        elif self.op not in _NULL_OPS:
+        elif self.op not in NULL_OPS:
             out["value"] = self.value
         return out
 
@@ -215,36 +205,22 @@ class Not(Predicate):
 
 # --------------------------------------------------------------------------- parsing
 
-# (location below the node being parsed, message): e.g. (".all[1].op", "unknown operator ...").
-Problem = tuple[str, str]
+_NODES = Nodes(condition=Condition, all=AllOf, any=AnyOf, not_=Not)
 
 
 def parse_predicate(obj: Any, *, where: str) -> Predicate:
     """Validate a declarative predicate and return its frozen form.
 
-    Every problem is found in one pass and raised together as a :class:`ParamsError`, each
-    line starting with the key path of the bad node (``where`` plus the nested keys), e.g.
-    ``evaluate.slices.enterprise.op: unknown operator '=~'; expected one of ==, !=, ...``.
+    Every problem is found in one pass (:mod:`mlgate.config.slice_syntax`) and raised
+    together as a :class:`ParamsError`, each line starting with the key path of the bad node
+    (``where`` plus the nested keys), e.g. ``evaluate.slices.enterprise.op: unknown operator
+    '=~'; expected one of ==, !=, ...``.
     """
     problems: list[Problem] = []
-    predicate = _parse(obj, where, "", problems)
+    predicate = parse(obj, where, "", problems, _NODES)
     _raise(where, problems)
     assert predicate is not None  # no problem: every node was built
-    return predicate
-
-
-def predicate_problems(obj: Any) -> list[Problem]:
-    """Every problem of a declarative predicate, located relative to it (empty: valid)."""
-    problems: list[Problem] = []
-    _parse(obj, "", "", problems)
-    return problems
-
-
-def slices_problems(mapping: Any) -> list[Problem]:
-    """Every problem of ``{name: predicate, ...}``, located relative to the mapping."""
-    problems: list[Problem] = []
-    _parse_slices(mapping, "", problems)
-    return problems
+    return predicate  # type: ignore[no-any-return]
 
 
 def parse_slices(mapping: Any, *, where: str) -> dict[str, Predicate]:
@@ -254,7 +230,7 @@ def parse_slices(mapping: Any, *, where: str) -> dict[str, Predicate]:
     ``_`` and ``-``, starting with a letter or ``_``. Every problem is reported at once.
     """
     problems: list[Problem] = []
-    out = _parse_slices(mapping, where, problems)
+    out = parse_map(mapping, where, problems, _NODES)
     _raise(where, problems)
     return out
 
@@ -263,129 +239,6 @@ def _raise(where: str, problems: list[Problem]) -> None:
     if problems:
         lines = [f"{where}{at}: {message}" for at, message in problems]
         raise ParamsError(lines[0] if len(lines) == 1 else join_problems(where, lines))
-
-
-def _parse_slices(mapping: Any, where: str, problems: list[Problem]) -> dict[str, Predicate]:
-    if mapping is None:
-        return {}
-    if not isinstance(mapping, Mapping):
-        got = show_value(mapping)
-        problems.append(("", f"expected a mapping of slice name -> predicate, got {got}"))
-        return {}
-    out: dict[str, Predicate] = {}
-    for name, obj in mapping.items():
-        if not isinstance(name, str) or not _NAME.match(name):
-            problems.append(
-                (
-                    "",
-                    f"slice name {name!r} is not valid; use letters, digits, '_' or '-', "
-                    f"starting with a letter or '_'",
-                )
-            )
-            continue
-        predicate = _parse(obj, f"{where}.{name}", f".{name}", problems)
-        if predicate is not None:
-            out[name] = predicate
-    return out
-
-
-def _parse(obj: Any, where: str, at: str, problems: list[Problem]) -> Predicate | None:
-    """The predicate at ``obj`` (None if it has a problem); ``at`` locates it for messages,
-    ``where`` (the full key path) is kept in the predicate for errors against data."""
-    if not isinstance(obj, Mapping):
-        problems.append(
-            (
-                at,
-                "expected a mapping {column, op, value} or {all|any|not: ...}, "
-                f"got {show_value(obj)}",
-            )
-        )
-        return None
-    combinators = [k for k in obj if k in _COMBINATORS]
-    if not combinators:
-        return _parse_condition(obj, where, at, problems)
-    key = combinators[0]
-    if len(obj) != 1:
-        others = sorted(str(k) for k in obj if k != key)
-        problems.append(
-            (at, f"a '{key}' combinator must be the only key of its mapping; also found {others}")
-        )
-        return None
-    inner = obj[key]
-    if key == "not":
-        part = _parse(inner, f"{where}.not", f"{at}.not", problems)
-        return None if part is None else Not(part, where=where)
-    if not isinstance(inner, list | tuple) or not inner:
-        got = show_value(inner)
-        problems.append((f"{at}.{key}", f"expected a non-empty list of predicates, got {got}"))
-        return None
-    parts = [
-        _parse(p, f"{where}.{key}[{i}]", f"{at}.{key}[{i}]", problems) for i, p in enumerate(inner)
-    ]
-    if any(p is None for p in parts):
-        return None
-    return (AllOf if key == "all" else AnyOf)(tuple(parts), where=where)  # type: ignore[arg-type]
-
-
-def _parse_condition(
-    obj: Mapping[Any, Any], where: str, at: str, problems: list[Problem]
-) -> Condition | None:
-    before = len(problems)
-    for key in obj:
-        if key not in _LEAF_KEYS:
-            problems.append(
-                (
-                    at,
-                    f"unknown key '{key}'; expected column, op, value "
-                    f"or one of the combinators all, any, not",
-                )
-            )
-    problems.extend((at, f"missing key '{k}'") for k in ("column", "op") if k not in obj)
-    column, op = obj.get("column"), obj.get("op")
-    if "column" in obj and (not isinstance(column, str) or not column):
-        problems.append((f"{at}.column", f"expected a column name, got {show_value(column)}"))
-    if "op" in obj and op not in OPS:
-        problems.append((f"{at}.op", f"unknown operator {op!r}; expected one of {', '.join(OPS)}"))
-        op = None
-    value = _parse_value(obj, op, at, problems)
-    if len(problems) > before:
-        return None
-    return Condition(column, op, value, where=where)
-
-
-def _parse_value(obj: Mapping[Any, Any], op: Any, at: str, problems: list[Problem]) -> Any:
-    if op is None:
-        return None
-    if op in _NULL_OPS:
-        if "value" in obj:
-            problems.append((f"{at}.value", f"'{op}' takes no value; remove the key"))
-        return None
-    if "value" not in obj:
-        problems.append((at, f"missing key 'value' (required by '{op}')"))
-        return None
-    raw = obj["value"]
-    if op not in _SET_OPS:
-        return _parse_scalar(raw, f"{at}.value", problems)
-    if not isinstance(raw, list | tuple) or not raw:
-        got = show_value(raw)
-        problems.append((f"{at}.value", f"'{op}' expects a non-empty list of values, got {got}"))
-        return None
-    return tuple(_parse_scalar(v, f"{at}.value[{i}]", problems) for i, v in enumerate(raw))
-
-
-def _parse_scalar(value: Any, at: str, problems: list[Problem]) -> Scalar | None:
-    if isinstance(value, np.generic):
-        value = value.item()
-    if value is None:
-        problems.append((at, "null never matches a comparison; use op is_null / not_null"))
-    elif isinstance(value, float) and not math.isfinite(value):
-        problems.append((at, f"expected a finite number, got {value!r}"))
-    elif isinstance(value, str | bool | int | float | dt.date):
-        return value
-    else:
-        got = show_value(value)
-        problems.append((at, f"expected a string, number, boolean or date, got {got}"))
-    return None
 
 
 # --------------------------------------------------------------------------- evaluation helpers
@@ -479,6 +332,4 @@ __all__ = [
     "describe_rows",
     "parse_predicate",
     "parse_slices",
-    "predicate_problems",
-    "slices_problems",
 ]

@@ -227,5 +227,6 @@ def _as_list(value: Any) -> Any:
     return [value] if isinstance(value, Mapping) else value
 
 
-# ``x`` or ``[x, ...]``: a single mapping is read as a list of one.
-OneOrMore = BeforeValidator(_as_list)
+def OneOrMore(item: Any) -> BeforeValidator:  # noqa: N802
+    """``x`` or ``[x, ...]`` for a list of mappings: a single mapping is a list of one."""
+    return BeforeValidator(_as_list, json_schema_input_type=item | list[item])

@@ -31,7 +31,13 @@ NESTED = "mlgate_nested"
 _REPR = reprlib.Repr()
 _REPR.maxlevel, _REPR.maxstring, _REPR.maxother = 2, 60, 60
 _EXPONENT_HINT = " (YAML reads exponents without a dot as text: write e.g. 1.0e-9)"
-_MAPPING_ERRORS = {"dict_type", "dataclass_type", "dataclass_args_type", "model_type"}
+_MAPPING_ERRORS = {
+    "dict_type",
+    "dataclass_type",
+    "dataclass_args_type",
+    "model_type",
+    "model_attributes_type",
+}
 _LIST_ERRORS = {"list_type", "tuple_type"}
 _UNKNOWN = {"extra_forbidden", "unexpected_keyword_argument"}
 _MISSING = {"missing", "missing_argument", "missing_keyword_only_argument"}
@@ -85,8 +91,9 @@ def _line(error: ErrorDetails, tp: Any, raw: Any, top: str) -> list[str]:
     where = place.where() or "top level"
     value = error.get("input")
     if kind == EXPECTED:
-        if "key" in ctx:
-            where = place.where(place.key(ctx["key"]))
+        if "key" in ctx:  # a rule on a whole node about one of its keys (or items)
+            keys = ctx["key"] if isinstance(ctx["key"], list) else [ctx["key"]]
+            where = _walk(tp, raw, (*loc, *keys)).where() or "top level"
         if ctx.get("plain"):
             return [f"{where}: {ctx['expected']}"]
         words = ctx["expected"]
@@ -108,6 +115,10 @@ def _walk(tp: Any, raw: Any, loc: tuple[Any, ...]) -> _Place:
             place.what = getattr(place.tp, "what", "")
             continue
         if key == "[key]":
+            continue
+        place.what = ""  # the tag's words apply to the member's own keys only
+        if isinstance(key, int) and isinstance(place.raw, Mapping) and _is_list(place.tp):
+            place.tp = _item_type(place.tp, key)  # one mapping written for a list of one
             continue
         place.raw = _child(place.raw, key)
         if isinstance(key, int) and isinstance(place.raw, Mapping):
@@ -166,6 +177,10 @@ def _item_type(tp: Any, key: Any) -> Any:
     return None
 
 
+def _is_list(tp: Any) -> bool:
+    return typing.get_origin(_strip(tp)) in (list, tuple)
+
+
 def _keys(tp: Any) -> list[str]:
     tp = _strip(tp)
     return [f.name for f in dataclasses.fields(tp)] if dataclasses.is_dataclass(tp) else []
@@ -187,7 +202,7 @@ def _did_you_mean(key: str, keys: list[str]) -> str:
 
 
 def _hint(words: str, value: Any) -> str:
-    if not (words.startswith("a number") and isinstance(value, str) and "e" in value.lower()):
+    if not ("number" in words and isinstance(value, str) and "e" in value.lower()):
         return ""
     try:
         float(value)

@@ -1,10 +1,9 @@
 """Field checks for slice predicates (the language of :mod:`mlgate.slices`).
 
 The value is kept as written (the stages parse it into Predicate objects, which name their
-key in errors against data); the check runs the same parser in collecting mode, so every
-problem of every predicate is reported with the other problems of the file. mlgate.slices
-imports pandas: it is imported only when a predicate is checked, so reading params.yaml
-does not cost that import.
+key in errors against data); the check runs the same parser (mlgate.config.slice_syntax)
+without building anything, so every problem of every predicate is reported with the other
+problems of the file, and reading params.yaml does not import pandas.
 """
 
 from __future__ import annotations
@@ -16,11 +15,14 @@ from pydantic_core import PydanticCustomError
 
 from mlgate.config.fields import Check, Expected
 from mlgate.config.messages import NESTED
+from mlgate.config.slice_syntax import OPS, predicate_problems, slices_problems
 
-__all__ = ["PREDICATE_REF", "PREDICATE_SCHEMA", "Predicate", "SliceMap"]
+__all__ = ["PLACEHOLDER", "PREDICATE_REF", "PREDICATE_SCHEMA", "Predicate", "SliceMap"]
 
 PREDICATE_REF = {"$ref": "#/$defs/SlicePredicate"}
-_OPS = ["==", "!=", "<", "<=", ">", ">=", "in", "not_in", "is_null", "not_null"]
+# What the fields report to pydantic, which would try to resolve a $ref of its own making;
+# mlgate.config.schemas replaces it with PREDICATE_REF and adds the definition.
+PLACEHOLDER = {"x-mlgate-predicate": True}
 _SCALAR = {"type": ["string", "number", "boolean"]}
 
 
@@ -41,7 +43,7 @@ PREDICATE_SCHEMA: dict[str, Any] = {
             "type": "object",
             "properties": {
                 "column": {"type": "string", "minLength": 1},
-                "op": {"enum": _OPS},
+                "op": {"enum": list(OPS)},
                 "value": {"anyOf": [_SCALAR, {"type": "array", "items": _SCALAR, "minItems": 1}]},
             },
             "required": ["column", "op"],
@@ -64,23 +66,19 @@ class Predicate(Check):
     """One predicate (a test's ``rows``)."""
 
     def check(self, value: Any) -> Any:
-        from mlgate.slices import predicate_problems
-
         problems = predicate_problems(value)
         if problems:
             raise _nested(problems)
         return value
 
     def schema(self) -> dict[str, Any]:
-        return dict(PREDICATE_REF)
+        return dict(PLACEHOLDER)
 
 
 class SliceMap(Check):
     """``{slice name: predicate}`` (``evaluate.slices``)."""
 
     def check(self, value: Any) -> Any:
-        from mlgate.slices import slices_problems
-
         if not isinstance(value, Mapping):
             raise Expected("a mapping of slice name -> predicate")
         problems = slices_problems(value)
@@ -92,5 +90,5 @@ class SliceMap(Check):
         return {
             "type": "object",
             "propertyNames": {"pattern": "^[A-Za-z_][A-Za-z0-9_-]*$"},
-            "additionalProperties": PREDICATE_REF,
+            "additionalProperties": dict(PLACEHOLDER),
         }
