@@ -38,7 +38,9 @@ __all__ = [
 EXPECTED = "mlgate_expected"
 
 
-def Expected(text: str, *, key: str | None = None, plain: bool = False) -> PydanticCustomError:  # noqa: N802
+def Expected(  # noqa: N802
+    text: str, *, key: str | list[str | int] | None = None, plain: bool = False
+) -> PydanticCustomError:
     """An error saying what was expected. ``key`` names a field below the failing node (a
     rule on a whole section about one of its keys); ``plain`` makes ``text`` the whole
     message (no "expected", no ", got ...")."""
