@@ -153,6 +153,14 @@ class _Test:
     threshold: Fraction = 0.0  # the largest failure rate that still passes
 
 
+@dataclass(frozen=True, kw_only=True, config=_STRICT)
+class _RowsTest(_Test):
+    """A test on holdout rows (all but mft, which has cases)."""
+
+    rows: Rows = None  # a slice predicate; None = all rows
+    min_rows: MinRows | None = None  # None = the spec's min_rows
+
+
 @dataclass(frozen=True, config=_STRICT)
 class MftExpect:
     score_above: Fraction | None = None
@@ -180,21 +188,17 @@ class MftTest(_Test):
 
 
 @dataclass(frozen=True, kw_only=True, config=_STRICT)
-class InvTest(_Test):
+class InvTest(_RowsTest):
     what: ClassVar[str] = " for a inv test"
     type: Literal["inv"]
-    rows: Rows = None
-    min_rows: MinRows | None = None
     perturb: Perturb
     tolerance: NonNegative
 
 
 @dataclass(frozen=True, kw_only=True, config=_STRICT)
-class DirTest(_Test):
+class DirTest(_RowsTest):
     what: ClassVar[str] = " for a dir test"
     type: Literal["dir"]
-    rows: Rows = None
-    min_rows: MinRows | None = None
     perturb: Perturb
     expect: Annotated[str, OneOf(*DIRECTIONS)]
     min_delta: NonNegative | None = None  # required effect size (increase / decrease)
@@ -219,11 +223,9 @@ class DirTest(_Test):
 
 
 @dataclass(frozen=True, kw_only=True, config=_STRICT)
-class CoverageTest(_Test):
+class CoverageTest(_RowsTest):
     what: ClassVar[str] = " for a coverage test"
     type: Literal["coverage"]
-    rows: Rows = None
-    min_rows: MinRows | None = None
     unseen_categories: tuple[Column, ...] = ()
     missing: tuple[Column, ...] = ()
 
