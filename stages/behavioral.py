@@ -13,7 +13,7 @@ import pandas as pd
 
 from mlgate import log
 from mlgate.behavioral import load_spec, run_suite
-from mlgate.behavioral_contract import check_spec
+from mlgate.behavioral.contract import check_spec
 from mlgate.errors import ParamsError
 from mlgate.io import atomic_write, read_yaml, write_json
 from mlgate.model import load_model

@@ -159,7 +159,7 @@ def test_missing_key_is_reported_by_index_and_name():
         ({"type": "directional"}, "tests[3] 'contract_dir': type: expected one of mft, inv"),
         ({"expect": "down"}, "tests[3] 'contract_dir': expect: expected one of increase"),
         ({"threshold": 1.5}, "tests[3] 'contract_dir': threshold: expected a number in [0, 1]"),
-        ({"threshold": "10%"}, "threshold: expected a finite number, got str '10%'"),
+        ({"threshold": "10%"}, "threshold: expected a number in [0, 1], got str '10%'"),
         ({"treshold": 0.1}, "unknown key 'treshold' for a dir test; did you mean 'threshold'?"),
         ({"cases": []}, "unknown key 'cases' for a dir test"),
         ({"tolerance": 0.1}, "tolerance applies to not_increase / not_decrease"),
@@ -167,7 +167,7 @@ def test_missing_key_is_reported_by_index_and_name():
         ({"min_delta": -0.1}, "min_delta: expected a number >= 0"),
         ({"min_delta": "1e-3"}, "write e.g. 1.0e-9"),
         ({"min_rows": 0}, "min_rows: expected an integer >= 1"),
-        ({"perturb": {"scale": {"x": 2}}}, "perturb: unknown perturbation 'scale'"),
+        ({"perturb": {"scale": {"x": 2}}}, "unknown key 'perturb.scale'; expected one of"),
         ({"perturb": [{"set": {"a": 1}}, {"add": {"b": "x"}}]}, "perturb[1].add.b: expected"),
         ({"perturb": {"set": {"a": 1}, "add": {"b": 1}}}, "exactly one of set, map"),
         ({"perturb": {"map": {"region": ["a"]}}}, "perturb.map.region: expected a mapping"),
@@ -203,7 +203,7 @@ def test_spec_errors_name_the_test_and_key(override, message):
         (
             [{"name": "m", "type": "mft", "cases": [{"a": 1}], "expect": {"above": 0.5}}],
             {},
-            "tests[0] 'm': expect: unknown key 'above'",
+            "tests[0] 'm': unknown key 'expect.above'; did you mean 'score_above'?",
         ),
         (
             [{"name": "m", "type": "mft", "cases": [{"a": 1}],
@@ -233,8 +233,28 @@ def test_other_spec_errors(tests, top, message):
     assert message in load_error(tests, **top)
 
 
+def test_every_spec_problem_is_reported_in_one_pass():
+    tests = four_tests(expect="down", treshold=0.1)
+    tests[1]["perturb"] = {"rekey": ""}
+    tests[0]["rows"] = {"column": "x", "op": "=~", "value": 1}
+    text = load_error(tests, min_rows=0)
+    lines = text.splitlines()
+    assert lines[0] == "behavioral.yaml: 5 problems:"
+    assert lines[1:] == [
+        "  tests[0] 'a': rows.op: unknown operator '=~'; expected one of ==, !=, <, <=, >, >=, "
+        "in, not_in, is_null, not_null",
+        "  tests[1] 'b': perturb.rekey: expected a column name, got str ''",
+        "  tests[3] 'contract_dir': expect: expected one of increase, decrease, not_increase, "
+        "not_decrease, got str 'down'",
+        "  tests[3] 'contract_dir': unknown key 'treshold' for a dir test; did you mean "
+        "'threshold'?",
+        "  min_rows: expected an integer >= 1, got int 0",
+    ]
+
+
 def test_spec_must_be_a_mapping():
-    with pytest.raises(ParamsError, match="behavioral.yaml: expected a mapping with a 'tests'"):
+    message = "behavioral.yaml: top level: expected a mapping with a 'tests'"
+    with pytest.raises(ParamsError, match=message):
         load_spec(None, source="behavioral.yaml")
 
 

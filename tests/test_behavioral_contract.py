@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from mlgate.behavioral import load_spec
-from mlgate.behavioral_contract import check_spec, spec_problems
+from mlgate.behavioral.contract import check_spec, spec_problems
 from mlgate.errors import ParamsError
 
 SCHEMA = pa.DataFrameSchema(

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from mlgate.behavioral import load_spec
-from mlgate.behavioral_contract import check_spec
+from mlgate.behavioral.contract import check_spec
 from mlgate.cli import main
 from mlgate.data.contract import draft_contract
 from mlgate.data.ingest import read_table

@@ -268,3 +268,54 @@ def test_unknown_key_without_a_close_match_lists_the_valid_keys() -> None:
     message = _error({"split": {"zzzz": 1}})
     assert "unknown key 'split.zzzz'" in message
     assert "expected one of ['holdout_fraction', 'salt']" in message
+
+
+# --------------------------------------------------------------------------- one pass
+
+
+def test_every_problem_is_reported_in_one_pass_each_with_its_key(tmp_path: Path) -> None:
+    path = tmp_path / "params.yaml"
+    path.write_text(
+        "split:\n  holdout_fration: 0.3\n  salt: 7\n"
+        "generate:\n  n_rows: 0\n  corruption: {null_rate: 2}\n"
+        "gate:\n  non_inferiority: {brier_loss: x}\n  first_model: always\n"
+        "evaluate:\n  slices:\n    new: {column: tenure_months, op: '=~', value: 6}\n"
+        "serving: {workers: 0}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ParamsError) as info:
+        load_params(path)
+    lines = str(info.value).splitlines()
+    assert lines[0] == f"{path}: 8 problems:"
+    expected = [
+        "unknown key 'split.holdout_fration'; did you mean 'holdout_fraction'?",
+        "split.salt: expected a string, got int 7",
+        "generate.n_rows: expected an integer >= 1, got int 0",
+        "generate.corruption.null_rate: expected a number in [0, 1], got int 2",
+        "gate.non_inferiority.brier_loss: expected a number, got str 'x'",
+        "gate.first_model: expected one of ['promote_if_floors_pass', 'reject'], got str 'always'",
+        "evaluate.slices.new.op: unknown operator '=~'",
+        "serving.workers: expected an integer in [1, 16], got int 0",
+    ]
+    for text in expected:
+        assert sum(text in line for line in lines[1:]) == 1, (text, lines)
+
+
+def test_a_rule_across_keys_names_the_key_it_is_about() -> None:
+    message = _error({"serving": {"batch_size": 2000, "max_records": 1000}})
+    assert message == (
+        "params.yaml: serving.batch_size: expected at most serving.max_records (1000), got 2000"
+    )
+    assert params_from_dict({"serving": {"batch_size": 1000, "max_records": 1000}})
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("nan")])
+def test_non_finite_numbers_are_refused(value: float) -> None:
+    assert "drift.threshold: expected a number > 0" in _error({"drift": {"threshold": value}})
+
+
+def test_exponent_without_a_dot_gets_the_yaml_hint() -> None:
+    message = _error({"drift": {"epsilon": "1e-5"}})
+    assert "expected a number in (0, 0.01), got str '1e-5'" in message
+    assert "write e.g. 1.0e-9" in message
+    assert "write e.g." not in _error({"drift": {"epsilon": "small"}})

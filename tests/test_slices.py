@@ -336,3 +336,25 @@ def test_mask_is_a_plain_bool_array_aligned_by_position():
     out = parse_predicate({"column": "a", "op": ">", "value": 1}, where="s").mask(df)
     assert isinstance(out, np.ndarray) and out.dtype == bool
     assert out.tolist() == [True, False, True]
+
+
+def test_every_parse_problem_is_reported_in_one_pass():
+    with pytest.raises(ParamsError) as err:
+        parse_slices(
+            {
+                "a": {"column": "x", "op": "=~", "value": 1},
+                "b b": {"column": "x", "op": "is_null"},
+                "c": {"all": [{"column": "y", "op": "<"}, {"not": {"column": ""}}]},
+            },
+            where="evaluate.slices",
+        )
+    assert str(err.value).splitlines() == [
+        "evaluate.slices: 5 problems:",
+        "  evaluate.slices.a.op: unknown operator '=~'; expected one of ==, !=, <, <=, >, >=, "
+        "in, not_in, is_null, not_null",
+        "  evaluate.slices: slice name 'b b' is not valid; use letters, digits, '_' or '-', "
+        "starting with a letter or '_'",
+        "  evaluate.slices.c.all[0]: missing key 'value' (required by '<')",
+        "  evaluate.slices.c.all[1].not: missing key 'op'",
+        "  evaluate.slices.c.all[1].not.column: expected a column name, got str ''",
+    ]

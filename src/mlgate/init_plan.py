@@ -145,7 +145,7 @@ def behavioral_spec(frame: pd.DataFrame, plan: FeaturePlan, *, id_column: str, s
         del tests[1]["missing"]
     head = (
         f"# Behavioral tests drafted by `mlgate init` for {source}.\n"
-        "# Format: src/mlgate/behavioral.py (module docstring). The two tests below hold for\n"
+        "# Format: see the mlgate.behavioral package docstring. The two tests below hold for\n"
         "# any sound model. The templates at the end are commented out: each states an\n"
         "# expectation about YOUR data that mlgate cannot know. Confirm (or correct) it, then\n"
         "# uncomment it. Categories must be ones the contract allows (checked at run time).\n\n"
@@ -203,7 +203,7 @@ def self_check(contract_text: str, spec_text: str, spec_path: str) -> None:
     import yaml
 
     from mlgate.behavioral import load_spec
-    from mlgate.behavioral_contract import check_spec
+    from mlgate.behavioral.contract import check_spec
 
     spec = load_spec(yaml.safe_load(spec_text), source=spec_path)
     check_spec(spec, pa.DataFrameSchema.from_yaml(contract_text), contract="the draft")

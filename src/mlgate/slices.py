@@ -29,32 +29,28 @@ and YAML dates.
 from __future__ import annotations
 
 import datetime as dt
-import math
 import operator
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from mlgate.config import join_problems, show_value
+from mlgate.config.slice_syntax import (
+    NULL_OPS,
+    OPS,
+    SET_OPS,
+    Nodes,
+    Problem,
+    Scalar,
+    parse,
+    parse_map,
+)
 from mlgate.errors import DataError, ParamsError
 
-Scalar = str | int | float | bool | dt.date
-
-OPS: tuple[str, ...] = (
-    "==",
-    "!=",
-    "<",
-    "<=",
-    ">",
-    ">=",
-    "in",
-    "not_in",
-    "is_null",
-    "not_null",
-)
 _COMPARE: dict[str, Callable[[Any, Any], Any]] = {
     "==": operator.eq,
     "!=": operator.ne,
@@ -63,11 +59,6 @@ _COMPARE: dict[str, Callable[[Any, Any], Any]] = {
     ">": operator.gt,
     ">=": operator.ge,
 }
-_SET_OPS = ("in", "not_in")
-_NULL_OPS = ("is_null", "not_null")
-_COMBINATORS = ("all", "any", "not")
-_LEAF_KEYS = ("column", "op", "value")
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
 
 
@@ -112,7 +103,7 @@ class Condition(Predicate):
             return ~present
         if self.op == "not_null":
             return present
-        if self.op in _SET_OPS:
+        if self.op in SET_OPS:
             values = [_coerce(series, v, self) for v in self.value]  # type: ignore[union-attr]
             hit = series.isin(values).to_numpy(dtype=bool)
             return (hit if self.op == "in" else ~hit) & present
@@ -135,7 +126,7 @@ class Condition(Predicate):
             return f"{column} is null"
         if self.op == "not_null":
             return f"{column} is not null"
-        if self.op in _SET_OPS:
+        if self.op in SET_OPS:
             items = ", ".join(_show_value(v) for v in self.value)  # type: ignore[union-attr]
             return f"{column} {self.op.replace('_', ' ')} [{items}]"
         return f"{column} {self.op} {_show_value(self.value)}"
@@ -145,9 +136,9 @@ class Condition(Predicate):
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"column": self.column, "op": self.op}
-        if self.op in _SET_OPS:
+        if self.op in SET_OPS:
             out["value"] = list(self.value)  # type: ignore[arg-type]
-        elif self.op not in _NULL_OPS:
+        elif self.op not in NULL_OPS:
             out["value"] = self.value
         return out
 
@@ -214,108 +205,40 @@ class Not(Predicate):
 
 # --------------------------------------------------------------------------- parsing
 
+_NODES = Nodes(condition=Condition, all=AllOf, any=AnyOf, not_=Not)
+
 
 def parse_predicate(obj: Any, *, where: str) -> Predicate:
     """Validate a declarative predicate and return its frozen form.
 
-    Every error is a :class:`ParamsError` whose message starts with the key path of the bad
-    node (``where`` plus the nested keys), e.g. ``evaluate.slices.enterprise.op: unknown
-    operator '=~'; expected one of ==, !=, ...``.
+    Every problem is found in one pass (:mod:`mlgate.config.slice_syntax`) and raised
+    together as a :class:`ParamsError`, each line starting with the key path of the bad node
+    (``where`` plus the nested keys), e.g. ``evaluate.slices.enterprise.op: unknown operator
+    '=~'; expected one of ==, !=, ...``.
     """
-    if not isinstance(obj, Mapping):
-        raise ParamsError(
-            f"{where}: expected a mapping {{column, op, value}} or {{all|any|not: ...}}, "
-            f"got {show_value(obj)}"
-        )
-    combinators = [k for k in obj if k in _COMBINATORS]
-    if combinators:
-        key = combinators[0]
-        if len(obj) != 1:
-            others = sorted(str(k) for k in obj if k != key)
-            raise ParamsError(
-                f"{where}: a '{key}' combinator must be the only key of its mapping; "
-                f"also found {others}"
-            )
-        inner = obj[key]
-        if key == "not":
-            return Not(parse_predicate(inner, where=f"{where}.not"), where=where)
-        if not isinstance(inner, list | tuple) or not inner:
-            raise ParamsError(
-                f"{where}.{key}: expected a non-empty list of predicates, got {show_value(inner)}"
-            )
-        parts = tuple(parse_predicate(p, where=f"{where}.{key}[{i}]") for i, p in enumerate(inner))
-        return (AllOf if key == "all" else AnyOf)(parts, where=where)
-    return _parse_condition(obj, where)
-
-
-def _parse_condition(obj: Mapping[Any, Any], where: str) -> Condition:
-    unknown = [k for k in obj if k not in _LEAF_KEYS]
-    if unknown:
-        raise ParamsError(
-            f"{where}: unknown key '{unknown[0]}'; expected column, op, value "
-            f"or one of the combinators all, any, not"
-        )
-    for key in ("column", "op"):
-        if key not in obj:
-            raise ParamsError(f"{where}: missing key '{key}'")
-    column = obj["column"]
-    if not isinstance(column, str) or not column:
-        raise ParamsError(f"{where}.column: expected a column name, got {show_value(column)}")
-    op = obj["op"]
-    if op not in OPS:
-        raise ParamsError(f"{where}.op: unknown operator {op!r}; expected one of {', '.join(OPS)}")
-    if op in _NULL_OPS:
-        if "value" in obj:
-            raise ParamsError(f"{where}.value: '{op}' takes no value; remove the key")
-        return Condition(column, op, None, where=where)
-    if "value" not in obj:
-        raise ParamsError(f"{where}: missing key 'value' (required by '{op}')")
-    raw = obj["value"]
-    if op in _SET_OPS:
-        if not isinstance(raw, list | tuple) or not raw:
-            raise ParamsError(
-                f"{where}.value: '{op}' expects a non-empty list of values, got {show_value(raw)}"
-            )
-        values = tuple(_parse_scalar(v, f"{where}.value[{i}]") for i, v in enumerate(raw))
-        return Condition(column, op, values, where=where)
-    return Condition(column, op, _parse_scalar(raw, f"{where}.value"), where=where)
-
-
-def _parse_scalar(value: Any, where: str) -> Scalar:
-    if isinstance(value, np.generic):
-        value = value.item()
-    if value is None:
-        raise ParamsError(f"{where}: null never matches a comparison; use op is_null / not_null")
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ParamsError(f"{where}: expected a finite number, got {value!r}")
-    if isinstance(value, str | bool | int | float | dt.date):
-        return value
-    raise ParamsError(
-        f"{where}: expected a string, number, boolean or date, got {show_value(value)}"
-    )
+    problems: list[Problem] = []
+    predicate = parse(obj, where, "", problems, _NODES)
+    _raise(where, problems)
+    assert predicate is not None  # no problem: every node was built
+    return predicate  # type: ignore[no-any-return]
 
 
 def parse_slices(mapping: Any, *, where: str) -> dict[str, Predicate]:
     """Parse ``{name: predicate, ...}``. ``None`` (an empty YAML key) means no slices.
 
     Names become metric keys and file names, so they are restricted to letters, digits,
-    ``_`` and ``-``, starting with a letter or ``_``.
+    ``_`` and ``-``, starting with a letter or ``_``. Every problem is reported at once.
     """
-    if mapping is None:
-        return {}
-    if not isinstance(mapping, Mapping):
-        raise ParamsError(
-            f"{where}: expected a mapping of slice name -> predicate, got {show_value(mapping)}"
-        )
-    out: dict[str, Predicate] = {}
-    for name, obj in mapping.items():
-        if not isinstance(name, str) or not _NAME.match(name):
-            raise ParamsError(
-                f"{where}: slice name {name!r} is not valid; use letters, digits, '_' or '-', "
-                f"starting with a letter or '_'"
-            )
-        out[name] = parse_predicate(obj, where=f"{where}.{name}")
+    problems: list[Problem] = []
+    out = parse_map(mapping, where, problems, _NODES)
+    _raise(where, problems)
     return out
+
+
+def _raise(where: str, problems: list[Problem]) -> None:
+    if problems:
+        lines = [f"{where}{at}: {message}" for at, message in problems]
+        raise ParamsError(lines[0] if len(lines) == 1 else join_problems(where, lines))
 
 
 # --------------------------------------------------------------------------- evaluation helpers
@@ -392,14 +315,6 @@ def _show_value(value: Any) -> str:
     if isinstance(value, dt.date):
         return value.isoformat()
     return repr(value)
-
-
-def show_value(value: Any) -> str:
-    """A value's type and (shortened) repr, for error messages naming what was found."""
-    text = repr(value)
-    if len(text) > 60:
-        text = text[:57] + "..."
-    return f"{type(value).__name__} {text}"
 
 
 def describe_rows(predicate: Predicate | None) -> str:

@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from mlgate import log
+from mlgate.config import validate
 from mlgate.errors import DataError, NoEvidence, ParamsError
 from mlgate.io import write_json, write_text
 from mlgate.model_ref import resolve_model
-from mlgate.params import DriftKnobs, Params, build
+from mlgate.params import DriftKnobs, Params
 from mlgate.serving.canary import CanaryGuards, canary_markdown, registry_rollback, run_canary
 from mlgate.serving.client import Backend, HttpBackend, InProcessBackend
 from mlgate.serving.config import ServingParams, load_with_serving
@@ -352,7 +353,7 @@ def make_requests(
     if synthetic:
         gen = params.generate if seed is None else replace(params.generate, seed=seed)
         if drift is not None:
-            gen = replace(gen, drift=build(DriftKnobs, drift, "drift"))
+            gen = replace(gen, drift=validate(DriftKnobs, drift, source="drift"))
         lines = synthetic_request_log(gen, drop=(params.data.target,), **shape)
         origin = "the synthetic churn generator"
     else:

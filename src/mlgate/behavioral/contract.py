@@ -17,7 +17,7 @@ import difflib
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from mlgate.behavioral import BehavioralSpec, BehavioralTest
+from mlgate.behavioral.spec import BehavioralSpec, BehavioralTest
 from mlgate.errors import ParamsError
 from mlgate.slices import AllOf, AnyOf, Condition, Not, Predicate
 
