@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from mlgate import log
+from mlgate import log, paths
 from mlgate.errors import DataError, ParamsError
 from mlgate.estimators import is_import_path, provenance
 from mlgate.features import FeatureSpec
@@ -19,10 +19,10 @@ from mlgate.model import ESTIMATORS, build_pipeline, hash_frame, save_model
 from mlgate.params import load_params
 from mlgate.stage import run
 
-IN_TRAIN = "data/train.parquet"
-OUT_MODEL = "models/model.joblib"
-OUT_META = "models/model.json"
-OUT_METRICS = "metrics/train.json"
+IN_TRAIN = paths.TRAIN
+OUT_MODEL = paths.MODEL
+OUT_META = paths.MODEL_META
+OUT_METRICS = paths.TRAIN_METRICS
 
 
 def main() -> None:

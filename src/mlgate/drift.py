@@ -97,14 +97,6 @@ class PsiResult:
     def n_bins(self) -> int:
         return len(self.labels)
 
-    @property
-    def n_reference(self) -> int:
-        return int(self.reference_counts.sum())
-
-    @property
-    def n_current(self) -> int:
-        return int(self.current_counts.sum())
-
 
 # --------------------------------------------------------------------------- validation
 

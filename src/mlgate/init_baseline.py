@@ -35,7 +35,6 @@ from mlgate.model import build_pipeline
 from mlgate.slices import Predicate
 
 MARGIN = 0.02
-CONFIDENCE = 0.95
 Z = 1.959963984540054
 FOLDS = 5
 MAX_ROWS = 100_000  # a seeded sample above this: the floor needs an estimate, not every row

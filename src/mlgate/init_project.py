@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mlgate import paths
 from mlgate.errors import DataError, MlgateError, ParamsError
 from mlgate.init_plan import (
     MAX_ONEHOT,
@@ -44,7 +45,7 @@ from mlgate.init_plan import (
     self_check,
 )
 
-SYNTHETIC_SOURCE = "data/raw/synthetic.parquet"
+SYNTHETIC_SOURCE = paths.SYNTHETIC
 
 
 @dataclass
@@ -81,7 +82,7 @@ def init_project(
     _refuse_overwrites(root, [*copied, contract_path, spec_path], force)
     from mlgate.params import load_params
 
-    params = load_params(root / "params.yaml")
+    params = load_params(root / paths.PARAMS)
     if params.data.source != SYNTHETIC_SOURCE and not force:
         raise ParamsError(
             f"params.yaml: data.source is already {params.data.source!r} (not the built-in "
@@ -109,7 +110,7 @@ def init_project(
     _write(root / contract_path, draft.text, result)
     _write(root / spec_path, spec_text, result)
     _update_params(
-        root / "params.yaml",
+        root / paths.PARAMS,
         source=source.as_posix(),
         id_column=id_column,
         target=target,

@@ -24,6 +24,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
+from mlgate import paths
 from mlgate.serving.service import Reply, ScoringService
 
 __all__ = ["ENV_PREFIX", "app_from_env", "create_app"]
@@ -140,7 +141,7 @@ def app_from_env() -> FastAPI:
     service = load_service(
         env["MODEL"],
         root=env.get("ROOT", "."),
-        contract=env.get("CONTRACT", "contracts/churn.yaml"),
+        contract=env.get("CONTRACT", paths.CONTRACT),
         max_records=int(env.get("MAX_RECORDS", "1000")),
         threads=int(env.get("THREADS", "1")),
     )

@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from mlgate import log
+from mlgate import log, paths
 from mlgate.errors import DataError, ParamsError
 from mlgate.io import write_json, write_text
 from mlgate.model_ref import resolve_model
@@ -38,7 +38,7 @@ from mlgate.serving.shadow import (
 
 __all__ = ["HOLDOUT", "canary", "make_requests", "serve", "shadow"]
 
-HOLDOUT = "data/holdout.parquet"
+HOLDOUT = paths.HOLDOUT
 
 
 def _params(params_path: str | Path) -> tuple[Params, ServingParams]:
@@ -53,7 +53,7 @@ def serve(
     workers: int = 1,
     allow_remote: bool = False,
     root: str | Path = ".",
-    params_path: str | Path = "params.yaml",
+    params_path: str | Path = paths.PARAMS,
 ) -> int:
     """`mlgate serve`: run the API in the foreground until interrupted (Ctrl-C).
 
@@ -211,12 +211,12 @@ def shadow(
     *,
     champion: str = "champion",
     candidate: str = "models",
-    out: str | Path = "metrics/shadow.json",
-    markdown: str | Path = "reports/shadow.md",
+    out: str | Path = paths.REPLAY_OUTPUTS["shadow"][0],
+    markdown: str | Path = paths.REPLAY_OUTPUTS["shadow"][1],
     threshold: float | None = None,
     mode: str = "inprocess",
     root: str | Path = ".",
-    params_path: str | Path = "params.yaml",
+    params_path: str | Path = paths.PARAMS,
 ) -> dict[str, Any]:
     """`mlgate shadow`: replay a request log to both models; the callers get the champion's."""
     params, cfg = _params(params_path)
@@ -260,14 +260,14 @@ def canary(
     *,
     champion: str = "champion",
     candidate: str = "models",
-    out: str | Path = "metrics/canary.json",
-    markdown: str | Path = "reports/canary.md",
+    out: str | Path = paths.REPLAY_OUTPUTS["canary"][0],
+    markdown: str | Path = paths.REPLAY_OUTPUTS["canary"][1],
     steps: Sequence[float] | None = None,
     requests_per_step: int | None = None,
     rollback: bool = True,
     mode: str = "inprocess",
     root: str | Path = ".",
-    params_path: str | Path = "params.yaml",
+    params_path: str | Path = paths.PARAMS,
 ) -> dict[str, Any]:
     """`mlgate canary`: simulate a rollout under guards; on a breach, roll the GTO stage back.
 
@@ -336,7 +336,7 @@ def make_requests(
     synthetic: bool = False,
     data: str | Path = HOLDOUT,
     drift: dict[str, Any] | None = None,
-    params_path: str | Path = "params.yaml",
+    params_path: str | Path = paths.PARAMS,
 ) -> Path:
     """`mlgate requests`: write a JSON-lines request log.
 

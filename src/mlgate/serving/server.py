@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from mlgate import paths
 from mlgate.errors import MlgateError
 from mlgate.serving.app import ENV_PREFIX
 from mlgate.serving.nodelay import PROTOCOL as NODELAY_PROTOCOL
@@ -136,7 +137,7 @@ def running_server(
     model: str,
     *,
     root: str | Path = ".",
-    contract: str = "contracts/churn.yaml",
+    contract: str = paths.CONTRACT,
     host: str = "127.0.0.1",
     workers: int = 1,
     max_records: int = 1000,
