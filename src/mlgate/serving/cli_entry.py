@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -61,7 +60,7 @@ def serve(
     """
     import uvicorn
 
-    from mlgate.serving.app import ENV_PREFIX, create_app
+    from mlgate.serving.app import create_app
     from mlgate.serving.nodelay import PROTOCOL as NODELAY_PROTOCOL
     from mlgate.serving.server import is_loopback
 
@@ -74,25 +73,12 @@ def serve(
     params, cfg = _params(params_path)
     contract = params.contract.path
     if workers > 1:
-        # Each worker process loads the model itself, from these variables.
-        target = _concrete_ref(model, root, params)
-        os.environ.update(
-            {
-                f"{ENV_PREFIX}MODEL": target,
-                f"{ENV_PREFIX}ROOT": str(root),
-                f"{ENV_PREFIX}CONTRACT": contract,
-                f"{ENV_PREFIX}MAX_RECORDS": str(cfg.max_records),
-            }
-        )
-        uvicorn.run(
-            "mlgate.serving.app:app_from_env",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            http=NODELAY_PROTOCOL,
-        )
-        return 0
+        # Each worker process loads the model itself, from these options.
+        from mlgate.serving.process import run
+
+        options = {"model": _concrete_ref(model, root, params), "root": str(root)}
+        options |= {"contract": contract, "max_records": cfg.max_records}
+        return run(options, host=host, port=port, workers=workers, http=NODELAY_PROTOCOL)
     service = load_service(
         model,
         root=root,

@@ -1,7 +1,7 @@
 """Run the API as a real uvicorn process on a free loopback port, and always stop it.
 
-:func:`running_server` is a context manager: it starts ``uvicorn --factory
-mlgate.serving.app:app_from_env`` in its own process group, waits (bounded) until ``/health``
+:func:`running_server` is a context manager: it starts ``python -m mlgate.serving.process``
+(configured by its arguments) in its own process group, waits (bounded) until ``/health``
 answers, yields the base URL, and on exit stops the whole group (SIGTERM, then SIGKILL after a
 grace period), whether the body succeeded or raised. Only loopback addresses are accepted:
 these servers exist to be measured, never to be reached from elsewhere.
@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ipaddress
+import json
 import os
 import shutil
 import signal
@@ -29,7 +30,6 @@ from pathlib import Path
 
 from mlgate import paths
 from mlgate.errors import MlgateError
-from mlgate.serving.app import ENV_PREFIX
 from mlgate.serving.nodelay import PROTOCOL as NODELAY_PROTOCOL
 
 __all__ = ["ServerError", "ServerHandle", "free_port", "is_loopback", "running_server"]
@@ -150,15 +150,9 @@ def running_server(
         raise ValueError(f"workers: expected an integer >= 1, got {workers!r}")
     root = Path(root).resolve()
     child_env = {**os.environ, **(env or {})}
-    child_env.update(
-        {
-            f"{ENV_PREFIX}MODEL": str(model),
-            f"{ENV_PREFIX}ROOT": str(root),
-            f"{ENV_PREFIX}CONTRACT": contract,
-            f"{ENV_PREFIX}MAX_RECORDS": str(max_records),
-        }
-    )
-    # Read by libgomp when it loads: one OpenMP thread per worker, as app_from_env also sets.
+    options = {"model": str(model), "root": str(root), "contract": contract}
+    options["max_records"] = max_records
+    # Read by libgomp when it loads: one OpenMP thread per worker, as the service also sets.
     child_env.setdefault("OMP_NUM_THREADS", "1")
     log_dir = Path(tempfile.mkdtemp(prefix="mlgate-server-"))
     try:
@@ -170,9 +164,8 @@ def running_server(
             cmd = [
                 sys.executable,
                 "-m",
-                "uvicorn",
-                "--factory",
-                "mlgate.serving.app:app_from_env",
+                "mlgate.serving.process",
+                json.dumps(options),
                 "--host",
                 host,
                 "--port",
