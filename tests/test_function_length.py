@@ -22,18 +22,14 @@ ALLOWED = {
     "src/mlgate/registry.py:promote": "to split (issue 16, mlgate/repo/ branch)",
     "src/mlgate/behavioral.py:_run_coverage": "to split (issue 16, mlgate/behavioral/ branch)",
     "src/mlgate/serving/canary.py:run_canary": "to split: step loop and rollback",
-    "src/mlgate/serving/server.py:running_server": "to split: port retries and shutdown",
     "src/mlgate/serving/schema.py:derive_request_schema": "to split: one builder per dtype",
     "src/mlgate/metrics/auc.py:delong_paired": "the DeLong formulas in STATISTICS.md order",
     "src/mlgate/report.py:_comparison": "to split: rows vs rendering",
     "src/mlgate/report.py:_slices": "to split: rows vs rendering",
     "src/mlgate/init_project.py:init_project": "to split: one step per written file",
     "src/mlgate/serving/cli_entry.py:canary": "to split: params merge vs run",
-    "src/mlgate/serving/cli_entry.py:serve": "to split: with serving from params only",
-    "stages/train.py:main": "to split: fit vs metadata",
     "src/mlgate/drift.py:drift_report": "to split: numeric vs categorical",
     "src/mlgate/init_baseline.py:cross_validated_floors": "to split: folds vs floors",
-    "src/mlgate/model.py:load_model": "integrity checks in order; each names its file",
 }
 
 

@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from mlgate import paths
 from mlgate.errors import MlgateError
@@ -132,6 +133,36 @@ def _wait_healthy(proc: subprocess.Popen[bytes], url: str, deadline: float) -> b
     return False
 
 
+def _command(options: dict[str, Any], *, host: str, port: int, workers: int) -> list[str]:
+    """The server process: configured by its arguments only (mlgate.serving.process)."""
+    return [
+        sys.executable,
+        "-m",
+        "mlgate.serving.process",
+        json.dumps(options),
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--http",
+        NODELAY_PROTOCOL,
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
+
+
+def _start_failure(model: str, code: int | None, timeout: float, log: str) -> ServerError:
+    reason = (
+        f"exited with code {code}"
+        if code is not None
+        else f"did not answer /health within {timeout:.0f} s"
+    )
+    return ServerError(f"the API server for model '{model}' {reason}; last log lines:\n{log}")
+
+
 @contextlib.contextmanager
 def running_server(
     model: str,
@@ -150,8 +181,7 @@ def running_server(
         raise ValueError(f"workers: expected an integer >= 1, got {workers!r}")
     root = Path(root).resolve()
     child_env = {**os.environ, **(env or {})}
-    options = {"model": str(model), "root": str(root), "contract": contract}
-    options["max_records"] = max_records
+    options = dict(model=str(model), root=str(root), contract=contract, max_records=max_records)
     # Read by libgomp when it loads: one OpenMP thread per worker, as the service also sets.
     child_env.setdefault("OMP_NUM_THREADS", "1")
     log_dir = Path(tempfile.mkdtemp(prefix="mlgate-server-"))
@@ -161,23 +191,7 @@ def running_server(
             port = free_port(host)
             url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
             log_path = log_dir / f"server-{attempt}.log"
-            cmd = [
-                sys.executable,
-                "-m",
-                "mlgate.serving.process",
-                json.dumps(options),
-                "--host",
-                host,
-                "--port",
-                str(port),
-                "--workers",
-                str(workers),
-                "--http",
-                NODELAY_PROTOCOL,
-                "--log-level",
-                "warning",
-                "--no-access-log",
-            ]
+            cmd = _command(options, host=host, port=port, workers=workers)
             start = time.monotonic()
             with open(log_path, "wb") as log:
                 proc = subprocess.Popen(
@@ -201,13 +215,8 @@ def running_server(
             last_error = _tail(log_path)
             if not exited or "address already in use" not in last_error.lower():
                 break
-        reason = (
-            f"exited with code {proc.returncode}"
-            if exited
-            else f"did not answer /health within {startup_timeout:.0f} s"
-        )
-        raise ServerError(
-            f"the API server for model '{model}' {reason}; last log lines:\n{last_error}"
+        raise _start_failure(
+            model, proc.returncode if exited else None, startup_timeout, last_error
         )
     finally:
         shutil.rmtree(log_dir, ignore_errors=True)
