@@ -27,8 +27,6 @@ ALLOWED = {
     "src/mlgate/report.py:_comparison": "to split: rows vs rendering",
     "src/mlgate/report.py:_slices": "to split: rows vs rendering",
     "src/mlgate/init_project.py:init_project": "to split: one step per written file",
-    "src/mlgate/serving/cli_entry.py:canary": "to split: params merge vs run",
-    "src/mlgate/drift.py:drift_report": "to split: numeric vs categorical",
     "src/mlgate/init_baseline.py:cross_validated_floors": "to split: folds vs floors",
 }
 

@@ -271,15 +271,7 @@ def canary(
         cand_service,
     ):
         target = champ_service.identity.registry_version
-        action = None
-        if rollback and target:
-            action = functools.partial(
-                registry_rollback,
-                root,
-                artifact=params.gate.champion.artifact,
-                stage=params.gate.champion.stage,
-                to_version=target,
-            )
+        action = _rollback_action(root, params, target) if rollback and target else None
         result = run_canary(
             bodies,
             champ,
@@ -292,11 +284,7 @@ def canary(
             rollback=action,
         )
     if result["rollback"] is not None and action is None:
-        result["rollback"]["registry"] = (
-            "rollback disabled"
-            if not rollback
-            else f"champion {champion!r} has no GTO version; only traffic was returned to it"
-        )
+        result["rollback"]["registry"] = _no_registry_rollback(champion, rollback)
     result = _write_run(
         out,
         markdown,
@@ -311,6 +299,24 @@ def canary(
         f"wrote {out} and {markdown}"
     )
     return result
+
+
+def _no_registry_rollback(champion: str, rollback: bool) -> str:
+    if not rollback:
+        return "rollback disabled"
+    return f"champion {champion!r} has no GTO version; only traffic was returned to it"
+
+
+def _rollback_action(root: str | Path, params: Params, to_version: str) -> Any:
+    """Move the GTO stage back to the champion's version (what a canary breach calls)."""
+    champion = params.gate.champion
+    return functools.partial(
+        registry_rollback,
+        root,
+        artifact=champion.artifact,
+        stage=champion.stage,
+        to_version=to_version,
+    )
 
 
 def make_requests(
