@@ -67,12 +67,7 @@ def init_project(
     from mlgate.data.contract import draft_contract
     from mlgate.data.ingest import read_table
 
-    root = Path.cwd()
-    if not (root / ".dvc").is_dir() or not (root / "dvc.yaml").is_file():
-        raise MlgateError(
-            f"{root}: no .dvc/ and dvc.yaml here; run mlgate init at the root of the pipeline "
-            "repository"
-        )
+    root = _pipeline_root()
     result = InitResult()
     source = _place_source(Path(data), root, result, dry_run=True)
     name = _project_name(source)
@@ -80,20 +75,12 @@ def init_project(
     spec_path = f"contracts/{name}_behavioral.yaml"
     copied = [] if source.resolve() == Path(data).resolve() else [source.as_posix()]
     _refuse_overwrites(root, [*copied, contract_path, spec_path], force)
-    from mlgate.params import load_params
-
-    params = load_params(root / paths.PARAMS)
-    if params.data.source != SYNTHETIC_SOURCE and not force:
-        raise ParamsError(
-            f"params.yaml: data.source is already {params.data.source!r} (not the built-in "
-            "synthetic table); pass --force to replace its data, features, slices and floors"
-        )
+    params = _params_to_replace(root, force)
 
     raw = read_table(data)
     _check_columns(raw, data, target=target, id_column=id_column)
     draft = draft_contract(raw, id_column=id_column)
-    for note in draft.notes:
-        result.decisions.append(f"contract: {note}")
+    result.decisions += [f"contract: {note}" for note in draft.notes]
     frame = _as_validated(read_table(data, na_values=draft.na_values), draft.text, data)
     label = choose_positive_label(frame[target], positive_label)
     y = (frame[target].astype(str) == str(label)).to_numpy().astype(int)
@@ -126,6 +113,29 @@ def init_project(
     result.written.append("params.yaml (updated)")
     _explain(result, frame, y, label, plan, slices, baseline, draft.na_values, contract_path)
     return result
+
+
+def _pipeline_root() -> Path:
+    root = Path.cwd()
+    if not (root / ".dvc").is_dir() or not (root / "dvc.yaml").is_file():
+        raise MlgateError(
+            f"{root}: no .dvc/ and dvc.yaml here; run mlgate init at the root of the pipeline "
+            "repository"
+        )
+    return root
+
+
+def _params_to_replace(root: Path, force: bool) -> Any:
+    """The project's params, refused (without force) unless still on the synthetic table."""
+    from mlgate.params import load_params
+
+    params = load_params(root / paths.PARAMS)
+    if params.data.source != SYNTHETIC_SOURCE and not force:
+        raise ParamsError(
+            f"params.yaml: data.source is already {params.data.source!r} (not the built-in "
+            "synthetic table); pass --force to replace its data, features, slices and floors"
+        )
+    return params
 
 
 # --------------------------------------------------------------------------- the file
