@@ -21,7 +21,6 @@ ALLOWED = {
     "src/mlgate/gate.py:compare": "to split (issue 16, mlgate/gate/ branch)",
     "src/mlgate/registry.py:promote": "to split (issue 16, mlgate/repo/ branch)",
     "src/mlgate/behavioral.py:_run_coverage": "to split (issue 16, mlgate/behavioral/ branch)",
-    "src/mlgate/serving/schema.py:derive_request_schema": "to split: one builder per dtype",
     "src/mlgate/metrics/auc.py:delong_paired": "the DeLong formulas in STATISTICS.md order",
     "src/mlgate/report.py:_comparison": "to split after the gate branch (it changes report.py)",
     "src/mlgate/report.py:_slices": "to split after the gate branch (Holm p from Check details)",

@@ -76,8 +76,9 @@ def serve(
         # Each worker process loads the model itself, from these options.
         from mlgate.serving.process import run
 
-        options = {"model": _concrete_ref(model, root, params), "root": str(root)}
-        options |= {"contract": contract, "max_records": cfg.max_records}
+        target = _concrete_ref(model, root, params)
+        options: dict[str, Any] = {"model": target, "root": str(root), "contract": contract}
+        options["max_records"] = cfg.max_records
         return run(options, host=host, port=port, workers=workers, http=NODELAY_PROTOCOL)
     service = load_service(
         model,
