@@ -7,14 +7,14 @@ champion actually moved. It is declared in champion/dvc.yaml, which says why.
 
 from __future__ import annotations
 
-from mlgate import log
+from mlgate import log, paths
 from mlgate.champion import resolve_champion
 from mlgate.errors import GateError
 from mlgate.io import write_json
 from mlgate.params import load_params
 from mlgate.stage import run
 
-OUT = "metrics/champion.json"
+OUT = paths.CHAMPION
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ import io
 
 import pandas as pd
 
-from mlgate import log
+from mlgate import log, paths
 from mlgate.champion import Champion, RevisionReader
 from mlgate.drift import drift_report
 from mlgate.errors import MlgateError
@@ -18,9 +18,9 @@ from mlgate.io import read_json, write_json
 from mlgate.params import FeaturesParams, load_params
 from mlgate.stage import run
 
-IN_TRAIN = "data/train.parquet"
-IN_CHAMPION = "metrics/champion.json"
-OUT = "metrics/drift.json"
+IN_TRAIN = paths.TRAIN
+IN_CHAMPION = paths.CHAMPION
+OUT = paths.DRIFT
 
 
 def _as_drift_frame(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from mlgate import log, plots
+from mlgate import log, paths, plots
 from mlgate.errors import DataError
 from mlgate.evaluation import curves, holdout_metrics, slice_metrics
 from mlgate.io import atomic_write, write_json, write_parquet
@@ -15,11 +15,11 @@ from mlgate.params import load_params
 from mlgate.slices import parse_slices
 from mlgate.stage import run
 
-IN_HOLDOUT = "data/holdout.parquet"
-IN_MODEL, IN_META = "models/model.joblib", "models/model.json"
-OUT_PREDICTIONS = "data/holdout_predictions.parquet"
-OUT_HOLDOUT = "metrics/holdout.json"
-OUT_SLICES = "metrics/slices.json"
+IN_HOLDOUT = paths.HOLDOUT
+IN_MODEL, IN_META = paths.MODEL, paths.MODEL_META
+OUT_PREDICTIONS = paths.HOLDOUT_PREDICTIONS
+OUT_HOLDOUT = paths.HOLDOUT_METRICS
+OUT_SLICES = paths.SLICES
 PLOT_DIR = "plots"
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from mlgate import log
+from mlgate import log, paths
 from mlgate.data.generate import BLOCK_ROWS, iter_blocks
 from mlgate.io import atomic_path
 from mlgate.params import load_params
 from mlgate.stage import run
 
-OUT = "data/raw/synthetic.parquet"
+OUT = paths.SYNTHETIC
 
 
 def main() -> None:

@@ -9,13 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from mlgate import log
+from mlgate import log, paths
 from mlgate.errors import MlgateError
 from mlgate.io import read_json, write_text
 from mlgate.report import INPUTS, PLOTS, Unavailable, build_report
 from mlgate.stage import run
 
-OUT = "report.md"
+OUT = paths.REPORT
 
 
 def _read(path: str) -> dict[str, Any] | Unavailable:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from mlgate import log
+from mlgate import log, paths
 from mlgate.data.contract import load_contract
 from mlgate.errors import DataError, NoEvidence
 from mlgate.io import read_json, write_json
@@ -23,11 +23,11 @@ from mlgate.serving.config import load_with_serving
 from mlgate.serving.suite import run_against_server
 from mlgate.stage import run
 
-IN_HOLDOUT = "data/holdout.parquet"
-IN_PREDICTIONS = "data/holdout_predictions.parquet"
+IN_HOLDOUT = paths.HOLDOUT
+IN_PREDICTIONS = paths.HOLDOUT_PREDICTIONS
 # "./": a path by model_ref's rules, even if a git ref is also called "models".
-IN_MODEL_DIR, IN_META = "./models", "models/model.json"
-OUT = "metrics/serving.json"
+IN_MODEL_DIR, IN_META = "./models", paths.MODEL_META
+OUT = paths.SERVING
 
 
 def main() -> None:

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import pandas as pd
 
-from mlgate import log
+from mlgate import log, paths
 from mlgate.data.split import holdout_mask
 from mlgate.errors import DataError
 from mlgate.io import write_json, write_parquet
 from mlgate.params import load_params
 from mlgate.stage import run
 
-IN_DATA = "data/validated.parquet"
-OUT_TRAIN = "data/train.parquet"
-OUT_HOLDOUT = "data/holdout.parquet"
-OUT_METRICS = "metrics/split.json"
+IN_DATA = paths.VALIDATED
+OUT_TRAIN = paths.TRAIN
+OUT_HOLDOUT = paths.HOLDOUT
+OUT_METRICS = paths.SPLIT
 
 
 def main() -> None:

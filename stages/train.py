@@ -10,19 +10,19 @@ from typing import Any
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from mlgate import log
+from mlgate import log, paths
 from mlgate.errors import DataError, ParamsError
 from mlgate.estimators import is_import_path, provenance
 from mlgate.features import FeatureSpec
 from mlgate.io import write_json
 from mlgate.model import ESTIMATORS, build_pipeline, hash_frame, save_model
-from mlgate.params import load_params
+from mlgate.params import TrainParams, load_params
 from mlgate.stage import run
 
-IN_TRAIN = "data/train.parquet"
-OUT_MODEL = "models/model.joblib"
-OUT_META = "models/model.json"
-OUT_METRICS = "metrics/train.json"
+IN_TRAIN = paths.TRAIN
+OUT_MODEL = paths.MODEL
+OUT_META = paths.MODEL_META
+OUT_METRICS = paths.TRAIN_METRICS
 
 
 def main() -> None:
@@ -38,20 +38,7 @@ def main() -> None:
         )
     cfg = params.train
     hyperparams = cfg.hyperparams.get(cfg.estimator, {})
-    origin = None
-    try:
-        pipeline = build_pipeline(
-            spec,
-            estimator=cfg.estimator,
-            hyperparams=hyperparams,
-            seed=cfg.seed,
-            estimator_params=cfg.estimator_params,
-        )
-        if is_import_path(cfg.estimator) and cfg.estimator not in ESTIMATORS:
-            origin = provenance(cfg.estimator)
-            _check_tracked(origin, cfg.code)
-    except ParamsError as exc:  # the library names the key; say which file holds it
-        raise ParamsError(f"params.yaml: {exc}") from None
+    pipeline, origin = _pipeline(spec, cfg, hyperparams)
     n_available = len(train)
     sampled = n_available > cfg.max_train_rows
     if sampled:
@@ -70,29 +57,45 @@ def main() -> None:
         "sampled": sampled,
         "train_positive_rate": round(float(train[target].mean()), 6),
     }
-    meta = save_model(
-        pipeline,
-        OUT_MODEL,
-        OUT_META,
-        metadata={
-            "estimator": cfg.estimator,
-            "hyperparams": hyperparams,
-            **({"estimator_params": cfg.estimator_params} if origin else {}),
-            "seed": cfg.seed,
-            "features": dataclasses.asdict(params.features),
-            "input_columns": list(spec.columns),
-            "target": target,
-            "training_data_sha256": hash_frame(train),
-            **{k: summary[k] for k in ("n_available", "n_train", "sampled")},
-        },
-        estimator_import=origin,
-    )
+    metadata = {
+        "estimator": cfg.estimator,
+        "hyperparams": hyperparams,
+        **({"estimator_params": cfg.estimator_params} if origin else {}),
+        "seed": cfg.seed,
+        "features": dataclasses.asdict(params.features),
+        "input_columns": list(spec.columns),
+        "target": target,
+        "training_data_sha256": hash_frame(train),
+        **{k: summary[k] for k in ("n_available", "n_train", "sampled")},
+    }
+    meta = save_model(pipeline, OUT_MODEL, OUT_META, metadata=metadata, estimator_import=origin)
     write_json(OUT_METRICS, summary)
     note = f" (sampled from {n_available:,})" if sampled else ""
     log.info(
         f"train: fitted {cfg.estimator} on {len(train):,} rows{note} in {seconds:.1f} s; "
         f"wrote {OUT_MODEL} (sha256 {meta['sha256'][:12]})"
     )
+
+
+def _pipeline(
+    spec: FeatureSpec, cfg: TrainParams, hyperparams: dict[str, Any]
+) -> tuple[Any, dict[str, Any] | None]:
+    """The unfitted pipeline, and the provenance of an estimator of the user's own."""
+    origin = None
+    try:
+        pipeline = build_pipeline(
+            spec,
+            estimator=cfg.estimator,
+            hyperparams=hyperparams,
+            seed=cfg.seed,
+            estimator_params=cfg.estimator_params,
+        )
+        if is_import_path(cfg.estimator) and cfg.estimator not in ESTIMATORS:
+            origin = provenance(cfg.estimator)
+            _check_tracked(origin, cfg.code)
+    except ParamsError as exc:  # the library names the key; say which file holds it
+        raise ParamsError(f"params.yaml: {exc}") from None
+    return pipeline, origin
 
 
 def _check_tracked(origin: dict[str, Any], code: str) -> None:

@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pyarrow as pa
 
-from mlgate import log
+from mlgate import log, paths
 from mlgate.data.ingest import binarise_target, read_table
 from mlgate.errors import ContractViolation
 from mlgate.io import atomic_write, write_json, write_parquet
@@ -34,9 +34,9 @@ from mlgate.stage import run
 # a test process importing that module must still be able to use hypothesis.
 sys.modules.setdefault("hypothesis", None)
 
-OUT_DATA = "data/validated.parquet"
-OUT_METRICS = "metrics/validation.json"
-OUT_FAILURES = "metrics/validation_failures.csv"
+OUT_DATA = paths.VALIDATED
+OUT_METRICS = paths.VALIDATION
+OUT_FAILURES = paths.VALIDATION_FAILURES
 
 
 def main() -> int:

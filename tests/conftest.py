@@ -5,7 +5,6 @@ Nothing here is autouse: a fixture costs only the tests that ask for it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -36,12 +35,6 @@ def pytest_configure(config: pytest.Config) -> None:
     # pytest-xdist registers this marker; register it too so that --strict-markers still
     # accepts e2e modules when xdist is absent or disabled (-p no:xdist).
     config.addinivalue_line("markers", "xdist_group(name): run in the same xdist worker")
-
-
-@pytest.fixture(scope="session")
-def gen_params() -> Callable[..., GenerateParams]:
-    """``gen_params(n_rows=..., label_noise=..., corruption={...})`` -> GenerateParams."""
-    return small_generate_params
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import os
@@ -87,6 +88,19 @@ def test_every_command_has_help(command: list[str], capsys: pytest.CaptureFixtur
     text = capsys.readouterr().out
     assert text.startswith("usage: mlgate " + " ".join(command))
     assert "--help" in text
+
+
+def _parser_commands(parser: argparse.ArgumentParser, prefix: list[str]) -> list[list[str]]:
+    found = []
+    for action in parser._actions:  # argparse has no public walk over subcommands
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                found += [[*prefix, name], *_parser_commands(sub, [*prefix, name])]
+    return found
+
+
+def test_help_is_tested_for_every_command_the_parser_has() -> None:
+    assert sorted(_parser_commands(build_parser(), [])) == sorted(COMMANDS)
 
 
 def test_parser_lists_every_command() -> None:

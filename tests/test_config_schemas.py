@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 import yaml
 
-from mlgate.config.schemas import SCHEMAS, generate, main, render
+from mlgate.config_schemas import SCHEMAS, generate, main, render
 from mlgate.errors import ParamsError
 from mlgate.params import params_from_dict
 
@@ -28,7 +28,7 @@ def test_committed_schema_equals_what_the_models_generate(rel: str) -> None:
     title, description, model = SCHEMAS[rel]
     expected = render(generate(model, title=title, description=description))
     assert (REPO / rel).read_text(encoding="utf-8") == expected, (
-        f"{rel} is stale: run python -m mlgate.config.schemas"
+        f"{rel} is stale: run python -m mlgate.config_schemas"
     )
 
 

@@ -18,11 +18,11 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from mlgate import log
+from mlgate import log, paths
 from mlgate.errors import MlgateError
 
 out = Console(highlight=False, soft_wrap=True)
-GATE_PATH = "metrics/gate.json"
+GATE_PATH = paths.GATE
 
 
 # --------------------------------------------------------------------------- commands
@@ -350,7 +350,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in COMMANDS:
+        add(sub)
+    return parser
 
+
+PARAMS_HELP = "params file naming the artifact and stage (%(default)s)"
+
+
+def add_check_parser(sub: Any) -> None:
     p = sub.add_parser(
         "check",
         help="verify the gate decision: exit 0 promote, 1 reject, 2 no verified decision",
@@ -365,15 +373,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_check)
 
+
+def add_report_parser(sub: Any) -> None:
     p = sub.add_parser(
         "report",
         help="print report.md in the terminal",
         description="Render the Markdown report (written by the `report` stage) in the terminal.",
     )
-    p.add_argument("--path", default="report.md", help="report file (%(default)s)")
+    p.add_argument("--path", default=paths.REPORT, help="report file (%(default)s)")
     p.set_defaults(func=cmd_report)
 
-    params_help = "params file naming the artifact and stage (%(default)s)"
+
+def add_promote_parser(sub: Any) -> None:
     p = sub.add_parser(
         "promote",
         help="make a commit's model the champion (GTO stage)",
@@ -389,9 +400,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--force", action="store_true", help="promote despite the blockers (needs --reason)"
     )
     p.add_argument("--reason", help="why --force is justified; kept in the GTO tag message")
-    p.add_argument("--params", default="params.yaml", help=params_help)
+    p.add_argument("--params", default=paths.PARAMS, help=PARAMS_HELP)
     p.set_defaults(func=cmd_promote)
 
+
+def add_rollback_parser(sub: Any) -> None:
     p = sub.add_parser(
         "rollback",
         help="give the stage back to the previous champion",
@@ -399,9 +412,11 @@ def build_parser() -> argparse.ArgumentParser:
         "the current one (from the stage's tag history); refuses if there is "
         "none. Prints how long it took.",
     )
-    p.add_argument("--params", default="params.yaml", help=params_help)
+    p.add_argument("--params", default=paths.PARAMS, help=PARAMS_HELP)
     p.set_defaults(func=cmd_rollback)
 
+
+def add_status_parser(sub: Any) -> None:
     p = sub.add_parser(
         "status",
         help="show the champion, its metrics and the stage history",
@@ -409,9 +424,11 @@ def build_parser() -> argparse.ArgumentParser:
         "committed headline metrics and gate decision, and every assignment of "
         "the stage.",
     )
-    p.add_argument("--params", default="params.yaml", help=params_help)
+    p.add_argument("--params", default=paths.PARAMS, help=PARAMS_HELP)
     p.set_defaults(func=cmd_status)
 
+
+def add_validate_parser(sub: Any) -> None:
     p = sub.add_parser(
         "validate",
         help="check a data file against a contract",
@@ -432,6 +449,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_validate)
 
+
+def add_serve_parser(sub: Any) -> None:
     p = sub.add_parser(
         "serve",
         help="run the prediction API (FastAPI + uvicorn)",
@@ -453,9 +472,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--port", type=int, default=8000, help="port (%(default)s)")
     p.add_argument("--workers", type=int, default=1, help="uvicorn workers (%(default)s)")
-    p.add_argument("--params", default="params.yaml", help="params file (%(default)s)")
+    p.add_argument("--params", default=paths.PARAMS, help="params file (%(default)s)")
     p.set_defaults(func=cmd_serve)
 
+
+def add_shadow_and_canary_parsers(sub: Any) -> None:
     for name, helptext in (
         ("shadow", "replay a request log to champion and candidate, compare their scores"),
         ("canary", "simulate a staged rollout; roll the GTO stage back on a guard breach"),
@@ -474,15 +495,16 @@ def build_parser() -> argparse.ArgumentParser:
             help="'champion' (GTO stage), a GTO ref, a commit or a model dir (%(default)s)",
         )
         p.add_argument("--candidate", default="models", help="candidate model (%(default)s)")
-        p.add_argument("--out", default=f"metrics/{name}.json", help="JSON (%(default)s)")
-        p.add_argument("--markdown", default=f"reports/{name}.md", help="Markdown (%(default)s)")
+        json_out, markdown_out = paths.REPLAY_OUTPUTS[name]
+        p.add_argument("--out", default=json_out, help="JSON (%(default)s)")
+        p.add_argument("--markdown", default=markdown_out, help="Markdown (%(default)s)")
         p.add_argument(
             "--mode",
             choices=("inprocess", "servers"),
             default="inprocess",
             help="score in this process or through two local servers (%(default)s)",
         )
-        p.add_argument("--params", default="params.yaml", help="params file (%(default)s)")
+        p.add_argument("--params", default=paths.PARAMS, help="params file (%(default)s)")
         if name == "canary":
             p.add_argument(
                 "--no-rollback",
@@ -493,6 +515,8 @@ def build_parser() -> argparse.ArgumentParser:
         else:
             p.set_defaults(func=cmd_shadow)
 
+
+def add_requests_parser(sub: Any) -> None:
     p = sub.add_parser(
         "requests",
         help="write a request log (JSON lines) for shadow/canary from the holdout rows",
@@ -503,16 +527,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="file to write")
     p.add_argument("-n", type=int, default=1000, help="number of requests (%(default)s)")
     p.add_argument("--records", type=int, default=1, help="records per request (%(default)s)")
-    p.add_argument("--data", default="data/holdout.parquet", help="rows to draw (%(default)s)")
+    p.add_argument("--data", default=paths.HOLDOUT, help="rows to draw (%(default)s)")
     p.add_argument(
         "--synthetic", action="store_true", help="draw from the synthetic churn generator"
     )
     p.add_argument(
         "--seed", type=int, help="draw seed (default: serving.seed; generate.seed if synthetic)"
     )
-    p.add_argument("--params", default="params.yaml", help="params file (%(default)s)")
+    p.add_argument("--params", default=paths.PARAMS, help="params file (%(default)s)")
     p.set_defaults(func=cmd_requests)
 
+
+def add_init_parser(sub: Any) -> None:
     p = sub.add_parser(
         "init",
         help="make a project of your own CSV/Parquet table",
@@ -529,6 +555,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="overwrite files init would write")
     p.set_defaults(func=cmd_init)
 
+
+def add_contract_parser(sub: Any) -> None:
     p = sub.add_parser("contract", help="data contract tools", description="Data contract tools.")
     contract = p.add_subparsers(dest="contract_command", required=True, metavar="COMMAND")
     p = contract.add_parser(
@@ -543,7 +571,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="write here instead of standard output")
     p.add_argument("--force", action="store_true", help="overwrite --out if it exists")
     p.set_defaults(func=cmd_contract_infer)
-    return parser
+
+
+# One entry per command, in `mlgate --help` order.
+COMMANDS = (
+    add_check_parser,
+    add_report_parser,
+    add_promote_parser,
+    add_rollback_parser,
+    add_status_parser,
+    add_validate_parser,
+    add_serve_parser,
+    add_shadow_and_canary_parsers,
+    add_requests_parser,
+    add_init_parser,
+    add_contract_parser,
+)
 
 
 def _version() -> str:

@@ -97,14 +97,6 @@ class PsiResult:
     def n_bins(self) -> int:
         return len(self.labels)
 
-    @property
-    def n_reference(self) -> int:
-        return int(self.reference_counts.sum())
-
-    @property
-    def n_current(self) -> int:
-        return int(self.current_counts.sum())
-
 
 # --------------------------------------------------------------------------- validation
 
@@ -445,6 +437,42 @@ def _numeric_column(frame: pd.DataFrame, name: str, side: str) -> tuple[np.ndarr
     return _sorted_valid(column.to_numpy(dtype=np.float64, na_value=np.nan), where, owned=True)
 
 
+def _feature_drift(
+    reference_df: pd.DataFrame,
+    current_df: pd.DataFrame,
+    name: str,
+    *,
+    numeric: bool,
+    n_bins: int,
+    epsilon: float,
+    threshold: float,
+) -> dict[str, Any]:
+    """One feature's entry of :func:`drift_report`."""
+    if numeric:
+        ref_sorted, ref_missing = _numeric_column(reference_df, name, "reference")
+        cur_sorted, cur_missing = _numeric_column(current_df, name, "current")
+        result = _numeric_from_sorted(
+            ref_sorted, ref_missing, cur_sorted, cur_missing, n_bins, epsilon
+        )
+        distance = _normed_wasserstein_sorted(ref_sorted, cur_sorted)
+        kind, distance_name = "numeric", "normed_wasserstein"
+    else:
+        result = psi_categorical(reference_df[name], current_df[name], epsilon=epsilon)
+        distance = _js_from_result(result)
+        kind, distance_name = "categorical", "jensen_shannon"
+    return {
+        "kind": kind,
+        "psi": result.psi,
+        "expected_psi_no_shift": expected_psi_no_shift(
+            result.n_bins, len(reference_df), len(current_df)
+        ),
+        "distance": None if distance is None else float(distance),
+        "distance_name": distance_name,
+        "drifted": bool(result.psi > threshold),
+        "n_bins_used": result.n_bins,
+    }
+
+
 def drift_report(
     reference_df: pd.DataFrame,
     current_df: pd.DataFrame,
@@ -474,29 +502,18 @@ def drift_report(
     numeric_set = set(numeric)
     n_ref, n_cur = len(reference_df), len(current_df)
 
-    features: dict[str, dict[str, Any]] = {}
-    for name in names:
-        if name in numeric_set:
-            ref_sorted, ref_missing = _numeric_column(reference_df, name, "reference")
-            cur_sorted, cur_missing = _numeric_column(current_df, name, "current")
-            result = _numeric_from_sorted(
-                ref_sorted, ref_missing, cur_sorted, cur_missing, n_bins, epsilon
-            )
-            distance = _normed_wasserstein_sorted(ref_sorted, cur_sorted)
-            kind, distance_name = "numeric", "normed_wasserstein"
-        else:
-            result = psi_categorical(reference_df[name], current_df[name], epsilon=epsilon)
-            distance = _js_from_result(result)
-            kind, distance_name = "categorical", "jensen_shannon"
-        features[name] = {
-            "kind": kind,
-            "psi": result.psi,
-            "expected_psi_no_shift": expected_psi_no_shift(result.n_bins, n_ref, n_cur),
-            "distance": None if distance is None else float(distance),
-            "distance_name": distance_name,
-            "drifted": bool(result.psi > threshold),
-            "n_bins_used": result.n_bins,
-        }
+    features = {
+        name: _feature_drift(
+            reference_df,
+            current_df,
+            name,
+            numeric=name in numeric_set,
+            n_bins=n_bins,
+            epsilon=epsilon,
+            threshold=threshold,
+        )
+        for name in names
+    }
 
     # max() keeps the first of equal maxima, and names are sorted.
     max_feature = max(names, key=lambda n: features[n]["psi"])

@@ -35,7 +35,6 @@ from mlgate.model import build_pipeline
 from mlgate.slices import Predicate
 
 MARGIN = 0.02
-CONFIDENCE = 0.95
 Z = 1.959963984540054
 FOLDS = 5
 MAX_ROWS = 100_000  # a seeded sample above this: the floor needs an estimate, not every row
@@ -99,8 +98,35 @@ def cross_validated_floors(
     overall = roc_auc_delong(y, scores)
     scale = math.sqrt(n_train / max(n_holdout, 1))
     min_auc = _floor(overall.auc, overall.std_error, scale)
-    floors: dict[str, float] = {}
     share = n_holdout / max(n_train + n_holdout, 1)
+    floors = _slice_floors(
+        train, y, scores, slices, share=share, scale=scale, min_samples=min_samples
+    )
+    min_slice = min([min_auc, *floors.values()])
+    return Baseline(
+        auc=overall.auc,
+        std_error=overall.std_error,
+        n_train=n_train,
+        n_holdout=n_holdout,
+        min_auc=min_auc,
+        min_slice_auc=min_slice,
+        slice_floors=floors,
+        estimator=estimator,
+    )
+
+
+def _slice_floors(
+    train: pd.DataFrame,
+    y: np.ndarray,
+    scores: np.ndarray,
+    slices: dict[str, Predicate],
+    *,
+    share: float,
+    scale: float,
+    min_samples: int,
+) -> dict[str, float]:
+    """A floor per slice large enough (expected in the holdout) to be judged."""
+    floors: dict[str, float] = {}
     for name, predicate in slices.items():
         mask = predicate.mask(train)
         y_s = y[mask]
@@ -113,17 +139,7 @@ def cross_validated_floors(
         except UndefinedAucError:
             continue
         floors[name] = _floor(result.auc, result.std_error, scale)
-    min_slice = min([min_auc, *floors.values()])
-    return Baseline(
-        auc=overall.auc,
-        std_error=overall.std_error,
-        n_train=n_train,
-        n_holdout=n_holdout,
-        min_auc=min_auc,
-        min_slice_auc=min_slice,
-        slice_floors=floors,
-        estimator=estimator,
-    )
+    return floors
 
 
 def _floor(auc: float, std_error: float, scale: float) -> float:

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mlgate import paths
 from mlgate.errors import DataError, MlgateError, ParamsError
 from mlgate.init_plan import (
     MAX_ONEHOT,
@@ -45,7 +46,7 @@ from mlgate.init_plan import (
 )
 from mlgate.repo import git
 
-SYNTHETIC_SOURCE = "data/raw/synthetic.parquet"
+SYNTHETIC_SOURCE = paths.SYNTHETIC
 
 
 @dataclass
@@ -67,12 +68,7 @@ def init_project(
     from mlgate.data.contract import draft_contract
     from mlgate.data.ingest import read_table
 
-    root = Path.cwd()
-    if not (root / ".dvc").is_dir() or not (root / "dvc.yaml").is_file():
-        raise MlgateError(
-            f"{root}: no .dvc/ and dvc.yaml here; run mlgate init at the root of the pipeline "
-            "repository"
-        )
+    root = _pipeline_root()
     result = InitResult()
     source = _place_source(Path(data), root, result, dry_run=True)
     name = _project_name(source)
@@ -80,20 +76,12 @@ def init_project(
     spec_path = f"contracts/{name}_behavioral.yaml"
     copied = [] if source.resolve() == Path(data).resolve() else [source.as_posix()]
     _refuse_overwrites(root, [*copied, contract_path, spec_path], force)
-    from mlgate.params import load_params
-
-    params = load_params(root / "params.yaml")
-    if params.data.source != SYNTHETIC_SOURCE and not force:
-        raise ParamsError(
-            f"params.yaml: data.source is already {params.data.source!r} (not the built-in "
-            "synthetic table); pass --force to replace its data, features, slices and floors"
-        )
+    params = _params_to_replace(root, force)
 
     raw = read_table(data)
     _check_columns(raw, data, target=target, id_column=id_column)
     draft = draft_contract(raw, id_column=id_column)
-    for note in draft.notes:
-        result.decisions.append(f"contract: {note}")
+    result.decisions += [f"contract: {note}" for note in draft.notes]
     frame = _as_validated(read_table(data, na_values=draft.na_values), draft.text, data)
     label = choose_positive_label(frame[target], positive_label)
     y = (frame[target].astype(str) == str(label)).to_numpy().astype(int)
@@ -110,7 +98,7 @@ def init_project(
     _write(root / contract_path, draft.text, result)
     _write(root / spec_path, spec_text, result)
     _update_params(
-        root / "params.yaml",
+        root / paths.PARAMS,
         source=source.as_posix(),
         id_column=id_column,
         target=target,
@@ -126,6 +114,29 @@ def init_project(
     result.written.append("params.yaml (updated)")
     _explain(result, frame, y, label, plan, slices, baseline, draft.na_values, contract_path)
     return result
+
+
+def _pipeline_root() -> Path:
+    root = Path.cwd()
+    if not (root / ".dvc").is_dir() or not (root / "dvc.yaml").is_file():
+        raise MlgateError(
+            f"{root}: no .dvc/ and dvc.yaml here; run mlgate init at the root of the pipeline "
+            "repository"
+        )
+    return root
+
+
+def _params_to_replace(root: Path, force: bool) -> Any:
+    """The project's params, refused (without force) unless still on the synthetic table."""
+    from mlgate.params import load_params
+
+    params = load_params(root / paths.PARAMS)
+    if params.data.source != SYNTHETIC_SOURCE and not force:
+        raise ParamsError(
+            f"params.yaml: data.source is already {params.data.source!r} (not the built-in "
+            "synthetic table); pass --force to replace its data, features, slices and floors"
+        )
+    return params
 
 
 # --------------------------------------------------------------------------- the file

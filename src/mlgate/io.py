@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from mlgate.errors import ArtifactError, DataError, MlgateError
+from mlgate.errors import ArtifactError, MlgateError
 
 # Read once at import (os.umask can only be read by setting it, which is not thread-safe).
 _UMASK = os.umask(0o022)
@@ -344,14 +344,3 @@ def _yaml_bounds_problem(text: str, loader_cls: Any) -> str | None:
 
 def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())[:300]
-
-
-def require_file(path: str | os.PathLike[str], *, what: str) -> Path:
-    path = Path(path)
-    if not path.exists():
-        raise DataError(f"{what} {path} does not exist")
-    if path.is_dir():
-        raise DataError(f"{what} {path} is a directory; expected a file")
-    if path.stat().st_size == 0:
-        raise DataError(f"{what} {path} is empty")
-    return path

@@ -361,18 +361,7 @@ def load_model(
             f"{meta['sha256']}; refusing to load a changed model"
         )
     if check_versions:
-        running = _versions()
-        if _python_minor(meta["python_version"]) != _python_minor(running["python_version"]):
-            raise ArtifactError(
-                f"model file {model_path} was saved with Python {meta['python_version']}, "
-                f"this is Python {running['python_version']} (major.minor must match)"
-            )
-        if str(meta["sklearn_version"]) != running["sklearn_version"]:
-            raise ArtifactError(
-                f"model file {model_path} was saved with scikit-learn "
-                f"{meta['sklearn_version']}, this is scikit-learn {running['sklearn_version']} "
-                "(must match exactly; retrain or install that version)"
-            )
+        _check_versions(meta, model_path)
     if "estimator_import" in meta:
         # A class of the user's own or of another package: its module must import, and (like
         # scikit-learn) be the version the model was fitted with.
@@ -390,6 +379,21 @@ def load_model(
             "classifier with predict_proba"
         )
     return pipeline, meta
+
+
+def _check_versions(meta: dict[str, Any], model_path: Path) -> None:
+    running = _versions()
+    if _python_minor(meta["python_version"]) != _python_minor(running["python_version"]):
+        raise ArtifactError(
+            f"model file {model_path} was saved with Python {meta['python_version']}, "
+            f"this is Python {running['python_version']} (major.minor must match)"
+        )
+    if str(meta["sklearn_version"]) != running["sklearn_version"]:
+        raise ArtifactError(
+            f"model file {model_path} was saved with scikit-learn "
+            f"{meta['sklearn_version']}, this is scikit-learn {running['sklearn_version']} "
+            "(must match exactly; retrain or install that version)"
+        )
 
 
 # --------------------------------------------------------------------------- scoring

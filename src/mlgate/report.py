@@ -17,24 +17,25 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from mlgate import paths
 from mlgate.errors import ArtifactError
 
 # Files the report stage reads, by the key build_report expects.
 INPUTS = {
-    "gate": "metrics/gate.json",
-    "holdout": "metrics/holdout.json",
-    "slices": "metrics/slices.json",
-    "behavioral": "metrics/behavioral.json",
-    "drift": "metrics/drift.json",
-    "validation": "metrics/validation.json",
-    "champion": "metrics/champion.json",
-    "train": "metrics/train.json",
-    "split": "metrics/split.json",
+    "gate": paths.GATE,
+    "holdout": paths.HOLDOUT_METRICS,
+    "slices": paths.SLICES,
+    "behavioral": paths.BEHAVIORAL,
+    "drift": paths.DRIFT,
+    "validation": paths.VALIDATION,
+    "champion": paths.CHAMPION,
+    "train": paths.TRAIN_METRICS,
+    "split": paths.SPLIT,
 }
 PLOTS = {
-    "ROC curve": "plots/roc.png",
-    "Calibration": "plots/calibration.png",
-    "Slices": "plots/slices.png",
+    "ROC curve": paths.ROC_PNG,
+    "Calibration": paths.CALIBRATION_PNG,
+    "Slices": paths.SLICES_PNG,
 }
 # Metrics compared candidate vs champion, in display order; direction comes from the name.
 METRICS = (

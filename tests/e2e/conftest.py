@@ -137,15 +137,6 @@ class PipelineRepo:
             yaml.safe_dump(params, sort_keys=False), encoding="utf-8"
         )
 
-    def edit_yaml(self, relative: str, edit: Callable[[Any], Any]) -> None:
-        """Rewrite a YAML file (e.g. a contract) with ``edit(data)``; ``edit`` may mutate."""
-        path = self.path / relative
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        result = edit(data)
-        path.write_text(
-            yaml.safe_dump(data if result is None else result, sort_keys=False), encoding="utf-8"
-        )
-
     def read_json(self, relative: str) -> Any:
         return json.loads((self.path / relative).read_text(encoding="utf-8"))
 

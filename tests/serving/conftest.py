@@ -84,13 +84,6 @@ def service(model_dir: Path) -> ScoringService:
 
 
 @pytest.fixture(scope="session")
-def reversed_service(reversed_model_dir: Path) -> ScoringService:
-    return load_service(
-        str(reversed_model_dir), root=reversed_model_dir.parent, contract=str(CONTRACT)
-    )
-
-
-@pytest.fixture(scope="session")
 def records(traffic: pd.DataFrame) -> list[dict[str, Any]]:
     """Traffic rows as a client sends them (no label)."""
     return frame_to_records(traffic.drop(columns=["churned"]))

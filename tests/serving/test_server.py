@@ -36,14 +36,14 @@ def _alive(pid: int) -> bool:
 
 
 def _servers_for(root: Path) -> list[int]:
-    """PIDs of processes started with MLGATE_SERVE_ROOT=root (servers left running)."""
-    needle = f"MLGATE_SERVE_ROOT={root}".encode()
+    """PIDs of processes working in ``root`` (servers left running): the server process and
+    its uvicorn workers start there, and workers have no options on their command line."""
     found = []
     for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
             continue
         try:
-            if needle in (proc / "environ").read_bytes().split(b"\0"):
+            if os.readlink(proc / "cwd") == str(root):
                 found.append(int(proc.name))
         except OSError:
             continue

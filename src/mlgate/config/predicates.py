@@ -21,7 +21,7 @@ __all__ = ["PLACEHOLDER", "PREDICATE_REF", "PREDICATE_SCHEMA", "Predicate", "Sli
 
 PREDICATE_REF = {"$ref": "#/$defs/SlicePredicate"}
 # What the fields report to pydantic, which would try to resolve a $ref of its own making;
-# mlgate.config.schemas replaces it with PREDICATE_REF and adds the definition.
+# mlgate.config_schemas replaces it with PREDICATE_REF and adds the definition.
 PLACEHOLDER = {"x-mlgate-predicate": True}
 _SCALAR = {"type": ["string", "number", "boolean"]}
 

@@ -11,14 +11,14 @@ uvicorn workers (processes). Request bodies are capped at ``max_body_bytes`` (41
 arrive: a chunked upload has no Content-Length, so the body is counted chunk by chunk and
 refused as soon as it passes the cap, never held whole in memory.
 
-Run with ``uvicorn --factory mlgate.serving.app:app_from_env`` (what the serving stage and
-``mlgate serve --workers N`` do); the model is loaded once per worker, at startup.
+Served by :mod:`mlgate.serving.process` (what the serving stage and ``mlgate serve --workers N``
+run); the model is loaded once per worker, at startup.
 """
 
 from __future__ import annotations
 
 import json
-import os
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -26,9 +26,8 @@ from fastapi.responses import JSONResponse, Response
 
 from mlgate.serving.service import Reply, ScoringService
 
-__all__ = ["ENV_PREFIX", "app_from_env", "create_app"]
+__all__ = ["app_from_options", "create_app"]
 
-ENV_PREFIX = "MLGATE_SERVE_"
 DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
 
 
@@ -125,23 +124,12 @@ def _too_large(limit: int) -> Response:
     )
 
 
-def app_from_env() -> FastAPI:
-    """uvicorn factory: load the model named by ``MLGATE_SERVE_*`` environment variables.
-
-    MODEL (path or git ref, required), ROOT (repository, default "."), CONTRACT (default
-    contracts/churn.yaml), MAX_RECORDS (default 1000), THREADS (OpenMP threads per
-    prediction, default 1; see ScoringService.threads).
-    """
+def app_from_options(options: Mapping[str, Any]) -> FastAPI:
+    """The app for :func:`mlgate.serving.loading.load_service` keyword arguments: ``model``
+    (path or git ref, required), ``root``, ``contract``, ``max_records``, ``threads`` (OpenMP
+    threads per prediction, default 1; see ScoringService.threads)."""
     from mlgate.serving.loading import load_service
 
-    env = {k[len(ENV_PREFIX) :]: v for k, v in os.environ.items() if k.startswith(ENV_PREFIX)}
-    if "MODEL" not in env:
-        raise RuntimeError(f"{ENV_PREFIX}MODEL is not set; expected a model path or git ref")
-    service = load_service(
-        env["MODEL"],
-        root=env.get("ROOT", "."),
-        contract=env.get("CONTRACT", "contracts/churn.yaml"),
-        max_records=int(env.get("MAX_RECORDS", "1000")),
-        threads=int(env.get("THREADS", "1")),
-    )
-    return create_app(service)
+    if "model" not in options:
+        raise RuntimeError("server options lack 'model'; expected a model path or git ref")
+    return create_app(load_service(**{"threads": 1, **options}))

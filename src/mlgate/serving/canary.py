@@ -23,6 +23,7 @@ Only a rollout whose every step passed with evidence, the last (100%) included, 
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -111,6 +112,75 @@ def _breaches(stats: dict[str, Any], guards: CanaryGuards) -> list[dict[str, Any
     ]
 
 
+def _check_inputs(
+    steps: Sequence[float], bodies: Sequence[bytes], requests_per_step: int
+) -> tuple[float, ...]:
+    if not bodies:
+        raise ValueError("bodies: expected at least one request to replay")
+    if requests_per_step < 1:
+        raise ValueError(f"requests_per_step: expected an integer >= 1, got {requests_per_step}")
+    return _check_steps(steps)
+
+
+def _replay_step(
+    bodies: Sequence[bytes],
+    first: int,
+    routed: np.ndarray,
+    champion: Backend,
+    candidate: Backend,
+) -> tuple[list[tuple[Reply, Reply]], int]:
+    """One step's requests: (candidate, champion) reply pairs, and the errors callers saw."""
+    pairs: list[tuple[Reply, Reply]] = []
+    caller_errors = 0
+    for j, to_candidate in enumerate(routed):
+        body = bodies[(first + j) % len(bodies)]
+        if to_candidate:
+            answer = candidate.call(body)
+            pairs.append((answer, champion.call(body)))  # mirrored: same request
+        else:
+            answer = champion.call(body)
+        caller_errors += answer.status == 0 or answer.status >= 500
+    return pairs, caller_errors
+
+
+def _step_record(
+    step: int,
+    share: float,
+    n_requests: int,
+    stats: dict[str, Any],
+    breaches: list[Any],
+    seconds: float,
+) -> dict[str, Any]:
+    return {
+        "step": step,
+        "share": share,
+        "n_requests": n_requests,
+        **stats,
+        "evaluated": stats["n_candidate"] > 0,
+        "breaches": breaches,
+        "seconds": seconds,
+    }
+
+
+def _step_outcome(
+    stats: dict[str, Any],
+    breaches: list[Any],
+    rollback: Callable[[], dict[str, Any] | None] | None,
+    step: int,
+    share: float,
+    clock: Callable[[], float],
+) -> dict[str, Any] | None:
+    """The run's result if this step ends it (a breach, or no evidence), else None."""
+    if breaches:
+        done = _roll_back(rollback, step, share, breaches, clock)
+        decision = "rollback_failed" if done["error"] else "rolled_back"
+        return {"decision": decision, "rollback": done}
+    gap = _no_evidence(stats, step, share)
+    if gap is not None:
+        return {"decision": "no_evidence", "rollback": None, "no_evidence": gap}
+    return None
+
+
 def run_canary(
     bodies: Sequence[bytes],
     champion: Backend,
@@ -130,11 +200,7 @@ def run_canary(
     ``rolled_back``, or ``rollback_failed`` (a guard broke and ``rollback`` raised; the error
     is recorded, the caller decides what to do).
     """
-    steps = _check_steps(steps)
-    if not bodies:
-        raise ValueError("bodies: expected at least one request to replay")
-    if requests_per_step < 1:
-        raise ValueError(f"requests_per_step: expected an integer >= 1, got {requests_per_step}")
+    steps = _check_inputs(steps, bodies, requests_per_step)
     total = len(steps) * requests_per_step
     draws = np.random.default_rng(seed).random(total)
     timeline: list[dict[str, Any]] = []
@@ -142,41 +208,18 @@ def run_canary(
     started = clock()
     result: dict[str, Any] = {"decision": "completed", "rollback": None}
     for k, share in enumerate(steps):
-        pairs: list[tuple[Reply, Reply]] = []
         step_start = clock()
-        for j in range(requests_per_step):
-            g = k * requests_per_step + j
-            body = bodies[g % len(bodies)]
-            if draws[g] < share:
-                answer = candidate.call(body)
-                pairs.append((answer, champion.call(body)))  # mirrored: same request
-            else:
-                answer = champion.call(body)
-            caller_errors += answer.status == 0 or answer.status >= 500
+        first = k * requests_per_step
+        routed = draws[first : first + requests_per_step] < share
+        pairs, errors = _replay_step(bodies, first, routed, champion, candidate)
+        caller_errors += errors
         stats = _step_stats(pairs, threshold)
         breaches = _breaches(stats, guards)
-        timeline.append(
-            {
-                "step": k + 1,
-                "share": share,
-                "n_requests": requests_per_step,
-                **stats,
-                "evaluated": stats["n_candidate"] > 0,
-                "breaches": breaches,
-                "seconds": round(clock() - step_start, 4),
-            }
-        )
-        if breaches:
-            result = {
-                "decision": "rolled_back",
-                "rollback": _roll_back(rollback, k + 1, share, breaches, clock),
-            }
-            if result["rollback"]["error"]:
-                result["decision"] = "rollback_failed"
-            break
-        gap = _no_evidence(stats, k + 1, share)
-        if gap is not None:
-            result = {"decision": "no_evidence", "rollback": None, "no_evidence": gap}
+        seconds = round(clock() - step_start, 4)
+        timeline.append(_step_record(k + 1, share, requests_per_step, stats, breaches, seconds))
+        stop = _step_outcome(stats, breaches, rollback, k + 1, share, clock)
+        if stop is not None:
+            result = stop
             break
     last = timeline[-1]
     return {
@@ -184,11 +227,7 @@ def run_canary(
         "final_share": 0.0 if result["decision"] != "completed" else last["share"],
         "steps": list(steps),
         "requests_per_step": requests_per_step,
-        "guards": {
-            "max_error_rate": guards.max_error_rate,
-            "max_p95_ms": guards.max_p95_ms,
-            "max_score_shift": guards.max_score_shift,
-        },
+        "guards": dataclasses.asdict(guards),
         "threshold": threshold,
         "seed": seed,
         "n_requests": sum(t["n_requests"] for t in timeline),

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from mlgate import log
+from mlgate import log, paths
 from mlgate.config import validate
 from mlgate.errors import DataError, NoEvidence, ParamsError
 from mlgate.io import write_json, write_text
@@ -39,7 +38,7 @@ from mlgate.serving.shadow import (
 
 __all__ = ["HOLDOUT", "canary", "make_requests", "serve", "shadow"]
 
-HOLDOUT = "data/holdout.parquet"
+HOLDOUT = paths.HOLDOUT
 
 
 def _params(params_path: str | Path) -> tuple[Params, ServingParams]:
@@ -54,7 +53,7 @@ def serve(
     workers: int = 1,
     allow_remote: bool = False,
     root: str | Path = ".",
-    params_path: str | Path = "params.yaml",
+    params_path: str | Path = paths.PARAMS,
 ) -> int:
     """`mlgate serve`: run the API in the foreground until interrupted (Ctrl-C).
 
@@ -62,7 +61,7 @@ def serve(
     """
     import uvicorn
 
-    from mlgate.serving.app import ENV_PREFIX, create_app
+    from mlgate.serving.app import create_app
     from mlgate.serving.nodelay import PROTOCOL as NODELAY_PROTOCOL
     from mlgate.serving.server import is_loopback
 
@@ -75,25 +74,13 @@ def serve(
     params, cfg = _params(params_path)
     contract = params.contract.path
     if workers > 1:
-        # Each worker process loads the model itself, from these variables.
+        # Each worker process loads the model itself, from these options.
+        from mlgate.serving.process import run
+
         target = _concrete_ref(model, root, params)
-        os.environ.update(
-            {
-                f"{ENV_PREFIX}MODEL": target,
-                f"{ENV_PREFIX}ROOT": str(root),
-                f"{ENV_PREFIX}CONTRACT": contract,
-                f"{ENV_PREFIX}MAX_RECORDS": str(cfg.max_records),
-            }
-        )
-        uvicorn.run(
-            "mlgate.serving.app:app_from_env",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            http=NODELAY_PROTOCOL,
-        )
-        return 0
+        options: dict[str, Any] = {"model": target, "root": str(root), "contract": contract}
+        options["max_records"] = cfg.max_records
+        return run(options, host=host, port=port, workers=workers, http=NODELAY_PROTOCOL)
     service = load_service(
         model,
         root=root,
@@ -212,12 +199,12 @@ def shadow(
     *,
     champion: str = "champion",
     candidate: str = "models",
-    out: str | Path = "metrics/shadow.json",
-    markdown: str | Path = "reports/shadow.md",
+    out: str | Path = paths.REPLAY_OUTPUTS["shadow"][0],
+    markdown: str | Path = paths.REPLAY_OUTPUTS["shadow"][1],
     threshold: float | None = None,
     mode: str = "inprocess",
     root: str | Path = ".",
-    params_path: str | Path = "params.yaml",
+    params_path: str | Path = paths.PARAMS,
 ) -> dict[str, Any]:
     """`mlgate shadow`: replay a request log to both models; the callers get the champion's."""
     params, cfg = _params(params_path)
@@ -261,14 +248,14 @@ def canary(
     *,
     champion: str = "champion",
     candidate: str = "models",
-    out: str | Path = "metrics/canary.json",
-    markdown: str | Path = "reports/canary.md",
+    out: str | Path = paths.REPLAY_OUTPUTS["canary"][0],
+    markdown: str | Path = paths.REPLAY_OUTPUTS["canary"][1],
     steps: Sequence[float] | None = None,
     requests_per_step: int | None = None,
     rollback: bool = True,
     mode: str = "inprocess",
     root: str | Path = ".",
-    params_path: str | Path = "params.yaml",
+    params_path: str | Path = paths.PARAMS,
 ) -> dict[str, Any]:
     """`mlgate canary`: simulate a rollout under guards; on a breach, roll the GTO stage back.
 
@@ -286,15 +273,7 @@ def canary(
         cand_service,
     ):
         target = champ_service.identity.registry_version
-        action = None
-        if rollback and target:
-            action = functools.partial(
-                registry_rollback,
-                root,
-                artifact=params.gate.champion.artifact,
-                stage=params.gate.champion.stage,
-                to_version=target,
-            )
+        action = _rollback_action(root, params, target) if rollback and target else None
         result = run_canary(
             bodies,
             champ,
@@ -307,11 +286,7 @@ def canary(
             rollback=action,
         )
     if result["rollback"] is not None and action is None:
-        result["rollback"]["registry"] = (
-            "rollback disabled"
-            if not rollback
-            else f"champion {champion!r} has no GTO version; only traffic was returned to it"
-        )
+        result["rollback"]["registry"] = _no_registry_rollback(champion, rollback)
     result = _write_run(
         out,
         markdown,
@@ -328,6 +303,24 @@ def canary(
     return result
 
 
+def _no_registry_rollback(champion: str, rollback: bool) -> str:
+    if not rollback:
+        return "rollback disabled"
+    return f"champion {champion!r} has no GTO version; only traffic was returned to it"
+
+
+def _rollback_action(root: str | Path, params: Params, to_version: str) -> Any:
+    """Move the GTO stage back to the champion's version (what a canary breach calls)."""
+    champion = params.gate.champion
+    return functools.partial(
+        registry_rollback,
+        root,
+        artifact=champion.artifact,
+        stage=champion.stage,
+        to_version=to_version,
+    )
+
+
 def make_requests(
     out: str | Path,
     *,
@@ -337,7 +330,7 @@ def make_requests(
     synthetic: bool = False,
     data: str | Path = HOLDOUT,
     drift: dict[str, Any] | None = None,
-    params_path: str | Path = "params.yaml",
+    params_path: str | Path = paths.PARAMS,
 ) -> Path:
     """`mlgate requests`: write a JSON-lines request log.
 

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from mlgate import paths
 from mlgate.errors import ParamsError
 from mlgate.params import CanaryParams, Params, ServingParams, load_params, params_from_dict
 
@@ -20,7 +21,7 @@ def serving_params_from_dict(raw: Mapping[str, Any] | None) -> ServingParams:
         raise ParamsError(str(exc).removeprefix("serving: ")) from None
 
 
-def load_with_serving(path: str | Path = "params.yaml") -> tuple[Params, ServingParams]:
+def load_with_serving(path: str | Path = paths.PARAMS) -> tuple[Params, ServingParams]:
     """params.yaml -> (Params, its serving section)."""
     params = load_params(path)
     return params, params.serving

@@ -16,6 +16,7 @@ from typing import Any
 
 import pandera.pandas as pa
 
+from mlgate import paths
 from mlgate.champion import Champion, RevisionReader
 from mlgate.data.contract import load_contract
 from mlgate.errors import ArtifactError
@@ -28,7 +29,7 @@ from mlgate.serving.service import ModelIdentity, ScoringService
 
 __all__ = ["MODEL_FILE", "META_FILE", "load_service", "model_files"]
 
-MODEL_FILE, META_FILE = "models/model.joblib", "models/model.json"
+MODEL_FILE, META_FILE = paths.MODEL, paths.MODEL_META
 
 
 def model_files(path: str | Path) -> tuple[Path, Path]:
@@ -43,7 +44,7 @@ def load_service(
     model: str,
     *,
     root: str | Path = ".",
-    contract: str = "contracts/churn.yaml",
+    contract: str = paths.CONTRACT,
     champion: ChampionParams | None = None,
     max_records: int = 1000,
     threads: int = 1,

@@ -569,6 +569,36 @@ def _annotation(kind: Kind, dtype: Any, build: _FieldBuild) -> Any:
     ]
 
 
+def _typed_field(
+    column: Any, kind: Kind, name: str, is_input: bool, unchecked: list[str]
+) -> tuple[Any, FieldSpec]:
+    """The record annotation and FieldSpec of a contract column with a JSON type."""
+    build = _apply_checks(column, kind, name, unchecked)
+    annotation = _annotation(kind, column.dtype, build)
+    nullable = bool(column.nullable)
+    if nullable:
+        annotation = annotation | None  # type: ignore[operator]
+    # A nullable model input may be omitted (it is then null); a non-nullable one may not.
+    required = is_input and not nullable
+    words = [_BASE_TEXT[kind], *build.expected]
+    if build.allowed is not None:  # "one of [...]" already says the type
+        words = [w for w in build.expected if w.startswith("one of")]
+    text = " ".join(words) + (", or null" if nullable else "")
+    spec = FieldSpec(
+        name,
+        kind,
+        nullable,
+        required,
+        is_input,
+        text,
+        minimum=build.minimum,
+        maximum=build.maximum,
+        allowed=None if build.allowed is None else tuple(build.allowed),
+        pattern=build.pattern,
+    )
+    return (Required[annotation] if required else NotRequired[annotation]), spec
+
+
 def derive_request_schema(
     contract: pa.DataFrameSchema,
     input_columns: Sequence[str],
@@ -604,32 +634,8 @@ def derive_request_schema(
             annotations[name] = NotRequired[Any]
             unchecked.append(f"{name}: dtype {column.dtype}")
             continue
-        build = _apply_checks(column, kind, name, unchecked)
-        annotation = _annotation(kind, column.dtype, build)
-        nullable = bool(column.nullable)
-        if nullable:
-            annotation = annotation | None  # type: ignore[operator]
-        # A nullable model input may be omitted (it is then null); a non-nullable one may not.
-        required = name in inputs and not nullable
-        annotations[name] = Required[annotation] if required else NotRequired[annotation]
-        words = [_BASE_TEXT[kind], *build.expected]
-        if build.allowed is not None:  # "one of [...]" already says the type
-            words = [w for w in build.expected if w.startswith("one of")]
-        text = " ".join(words) + (", or null" if nullable else "")
-        specs.append(
-            FieldSpec(
-                name,
-                kind,
-                nullable,
-                required,
-                name in inputs,
-                text,
-                minimum=build.minimum,
-                maximum=build.maximum,
-                allowed=None if build.allowed is None else tuple(build.allowed),
-                pattern=build.pattern,
-            )
-        )
+        annotations[name], spec = _typed_field(column, kind, name, name in inputs, unchecked)
+        specs.append(spec)
     record_type = TypedDict("Record", annotations)  # type: ignore[misc]  # noqa: UP013
     extra: Literal["ignore", "forbid"] = (
         "ignore" if contract.strict in (False, "filter") else "forbid"

@@ -1,7 +1,7 @@
 """Run the API as a real uvicorn process on a free loopback port, and always stop it.
 
-:func:`running_server` is a context manager: it starts ``uvicorn --factory
-mlgate.serving.app:app_from_env`` in its own process group, waits (bounded) until ``/health``
+:func:`running_server` is a context manager: it starts ``python -m mlgate.serving.process``
+(configured by its arguments) in its own process group, waits (bounded) until ``/health``
 answers, yields the base URL, and on exit stops the whole group (SIGTERM, then SIGKILL after a
 grace period), whether the body succeeded or raised. Only loopback addresses are accepted:
 these servers exist to be measured, never to be reached from elsewhere.
@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ipaddress
+import json
 import os
 import shutil
 import signal
@@ -26,9 +27,10 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from mlgate import paths
 from mlgate.errors import ServerError
-from mlgate.serving.app import ENV_PREFIX
 from mlgate.serving.nodelay import PROTOCOL as NODELAY_PROTOCOL
 
 __all__ = ["ServerHandle", "free_port", "is_loopback", "running_server"]
@@ -127,12 +129,42 @@ def _wait_healthy(proc: subprocess.Popen[bytes], url: str, deadline: float) -> b
     return False
 
 
+def _command(options: dict[str, Any], *, host: str, port: int, workers: int) -> list[str]:
+    """The server process: configured by its arguments only (mlgate.serving.process)."""
+    return [
+        sys.executable,
+        "-m",
+        "mlgate.serving.process",
+        json.dumps(options),
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--http",
+        NODELAY_PROTOCOL,
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
+
+
+def _start_failure(model: str, code: int | None, timeout: float, log: str) -> ServerError:
+    reason = (
+        f"exited with code {code}"
+        if code is not None
+        else f"did not answer /health within {timeout:.0f} s"
+    )
+    return ServerError(f"the API server for model '{model}' {reason}; last log lines:\n{log}")
+
+
 @contextlib.contextmanager
 def running_server(
     model: str,
     *,
     root: str | Path = ".",
-    contract: str = "contracts/churn.yaml",
+    contract: str = paths.CONTRACT,
     host: str = "127.0.0.1",
     workers: int = 1,
     max_records: int = 1000,
@@ -145,15 +177,8 @@ def running_server(
         raise ValueError(f"workers: expected an integer >= 1, got {workers!r}")
     root = Path(root).resolve()
     child_env = {**os.environ, **(env or {})}
-    child_env.update(
-        {
-            f"{ENV_PREFIX}MODEL": str(model),
-            f"{ENV_PREFIX}ROOT": str(root),
-            f"{ENV_PREFIX}CONTRACT": contract,
-            f"{ENV_PREFIX}MAX_RECORDS": str(max_records),
-        }
-    )
-    # Read by libgomp when it loads: one OpenMP thread per worker, as app_from_env also sets.
+    options = dict(model=str(model), root=str(root), contract=contract, max_records=max_records)
+    # Read by libgomp when it loads: one OpenMP thread per worker, as the service also sets.
     child_env.setdefault("OMP_NUM_THREADS", "1")
     log_dir = Path(tempfile.mkdtemp(prefix="mlgate-server-"))
     try:
@@ -162,24 +187,7 @@ def running_server(
             port = free_port(host)
             url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
             log_path = log_dir / f"server-{attempt}.log"
-            cmd = [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "--factory",
-                "mlgate.serving.app:app_from_env",
-                "--host",
-                host,
-                "--port",
-                str(port),
-                "--workers",
-                str(workers),
-                "--http",
-                NODELAY_PROTOCOL,
-                "--log-level",
-                "warning",
-                "--no-access-log",
-            ]
+            cmd = _command(options, host=host, port=port, workers=workers)
             start = time.monotonic()
             with open(log_path, "wb") as log:
                 proc = subprocess.Popen(
@@ -203,13 +211,8 @@ def running_server(
             last_error = _tail(log_path)
             if not exited or "address already in use" not in last_error.lower():
                 break
-        reason = (
-            f"exited with code {proc.returncode}"
-            if exited
-            else f"did not answer /health within {startup_timeout:.0f} s"
-        )
-        raise ServerError(
-            f"the API server for model '{model}' {reason}; last log lines:\n{last_error}"
+        raise _start_failure(
+            model, proc.returncode if exited else None, startup_timeout, last_error
         )
     finally:
         shutil.rmtree(log_dir, ignore_errors=True)

@@ -1,6 +1,6 @@
 """JSON Schemas of params.yaml and the behavioral spec, generated from their models.
 
-``python -m mlgate.config.schemas`` writes them to schemas/ (committed, so an editor can use
+``python -m mlgate.config_schemas`` writes them to schemas/ (committed, so an editor can use
 them without installing mlgate); ``--check`` exits 1 when a committed file differs from
 what the models give (tests/test_config_schemas.py runs the same comparison).
 """
@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         path.write_text(text, encoding="utf-8")
         print(f"wrote {path}")
     if stale:
-        print(f"out of date: {', '.join(stale)}; run python -m mlgate.config.schemas")
+        print(f"out of date: {', '.join(stale)}; run python -m mlgate.config_schemas")
         return 1
     return 0
 
