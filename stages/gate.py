@@ -25,8 +25,9 @@ from mlgate.gate import ChampionEvidence, Check, Missing, compare, decide
 from mlgate.holdout_reuse import reuse_record
 from mlgate.io import read_json, write_json
 from mlgate.leakage import leakage_check
-from mlgate.model import load_model, predict_scores
+from mlgate.model import load_model
 from mlgate.params import Params, load_params
+from mlgate.scoring import predict_scores
 from mlgate.slices import parse_slices
 from mlgate.stage import run
 
@@ -73,7 +74,9 @@ def _champion_scores(
     else:
         why = "re-scored (gate.champion.reuse_scores: false)"
     log.info(f"gate: champion {why}")
-    return predict_scores(_load_champion_model(reader), holdout), why
+    fallback: list[str] = []  # the record says so if scikit-learn's internals were not usable
+    scores = predict_scores(_load_champion_model(reader), holdout, on_fallback=fallback.append)
+    return scores, "; ".join([why, *fallback])
 
 
 def _nonfinite(scores: np.ndarray, who: str) -> Missing | None:

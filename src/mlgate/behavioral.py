@@ -75,8 +75,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlgate import inference
-from mlgate.errors import ArtifactError, DataError, ParamsError
+from mlgate import scoring
+from mlgate.errors import ArtifactError, DataError, MlgateError, ParamsError
 from mlgate.slices import Predicate, describe_rows, parse_predicate, show_value
 
 TEST_TYPES = ("mft", "inv", "dir", "coverage")
@@ -464,8 +464,10 @@ class _Scorer:
     def score(self, frame: pd.DataFrame, *, what: str) -> np.ndarray:
         try:
             # The model's predict_proba, bit for bit, without sklearn's per-call overhead and
-            # with a boosted model's trees as tables on large frames (mlgate.inference).
-            proba = inference.predict_proba(self.model, frame)
+            # with a boosted model's trees as tables on large frames (mlgate.scoring).
+            proba = scoring.predict_proba(self.model, frame)
+        except MlgateError:
+            raise  # mlgate's own (e.g. a bad MLGATE_FAST_SCORING), not the model's failure
         except Exception as exc:
             raise ArtifactError(
                 f"the model cannot score {what} ({len(frame)} rows): predict_proba raised "
