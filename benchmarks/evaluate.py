@@ -50,7 +50,8 @@ pd.read_parquet("data/train.parquet")
 
 SCORING_FLOOR = """
 import pandas as pd
-from mlgate.model import load_model, predict_scores
+from mlgate.model import load_model
+from mlgate.scoring import predict_scores
 model, _ = load_model("models/model.joblib", "models/model.json")
 predict_scores(model, pd.read_parquet("data/holdout.parquet"))
 """

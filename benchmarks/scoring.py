@@ -6,9 +6,9 @@ A second model with ``max_leaf_nodes: 31`` exercises the 32-bit masks. Per size,
 of generated rows (the columns a holdout has):
 
 * sklearn: ``pipeline.predict_proba(frame)``, the baseline;
-* mlgate:  ``mlgate.inference.predict_proba(pipeline, frame)``, which the gate, evaluate and
+* mlgate:  ``mlgate.scoring.predict_proba(pipeline, frame)``, which the gate, evaluate and
   behavioral stages use: preprocessing without ColumnTransformer's machinery, large string
-  columns factorized, the trees as QuickScorer tables (mlgate.tree_scoring);
+  columns factorized, the trees as QuickScorer tables (mlgate.scoring.trees);
 * each also with one thread (threadpoolctl), since a shared CI runner may give one core.
 
 Both must return the same float64 array (``array_equal``; the script stops otherwise). Times
@@ -37,9 +37,9 @@ from record import machine_line, record  # noqa: E402
 
 from mlgate.data.generate import generate  # noqa: E402
 from mlgate.features import FeatureSpec  # noqa: E402
-from mlgate.inference import predict_proba  # noqa: E402
 from mlgate.model import build_pipeline  # noqa: E402
 from mlgate.params import load_params  # noqa: E402
+from mlgate.scoring import predict_proba  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 TRAIN_ROWS = 200_000

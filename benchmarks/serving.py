@@ -10,7 +10,7 @@ with the floor, call by call, to isolate what validation costs. Figures are medi
 rounds.
 
 Targets: single-record p95 < 20 ms; batch p50 < 2x the raw predict time of the same 100 rows.
-``predict_scores`` takes the fast path of :mod:`mlgate.inference`; scikit-learn's own
+``predict_scores`` takes the fast path of :mod:`mlgate.scoring`; scikit-learn's own
 ``pipeline.predict_proba`` (same scores, bit for bit) is timed beside it for reference.
 The raw floor runs with OMP_NUM_THREADS=1, as the server does (see ScoringService.threads).
 
@@ -37,7 +37,7 @@ import pandas as pd  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from record import machine_line, record  # noqa: E402
 
-from mlgate.model import predict_scores  # noqa: E402
+from mlgate.scoring import predict_scores  # noqa: E402
 from mlgate.serving.client import HttpBackend, dumps_body, frame_to_records  # noqa: E402
 from mlgate.serving.loading import load_service  # noqa: E402
 from mlgate.serving.server import running_server  # noqa: E402
@@ -115,7 +115,8 @@ class Workload:
 
 def _in_process(work: Workload) -> dict[str, Any]:
     """Floor, service and sklearn's predict_proba timed call by call, alternating, so load
-    hits all three alike. predict_proba is what predict_scores ran before mlgate.inference."""
+    hits all three alike. predict_proba is what predict_scores ran before mlgate.scoring's
+    shortcuts."""
     out: dict[str, Any] = {}
     pipeline, service = work.service.pipeline, work.service
     for kind, frames, bodies in (
@@ -218,7 +219,7 @@ def main() -> None:
         row("raw predict_scores, 1 record (floor)", floor["raw_single"]),
         row(f"raw predict_scores, {BATCH} records (floor)", floor["raw_batch"]),
         row(
-            "sklearn pipeline.predict_proba, 1 record (before mlgate.inference)",
+            "sklearn pipeline.predict_proba, 1 record (before the mlgate.scoring shortcuts)",
             floor["sklearn_single"],
             f"{floor['sklearn_single']['p50'] / floor['raw_single']['p50']:.2f}x floor",
         ),

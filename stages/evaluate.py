@@ -10,8 +10,9 @@ from mlgate.errors import DataError
 from mlgate.evaluation import curves, holdout_metrics, slice_metrics
 from mlgate.io import atomic_write, write_json, write_parquet
 from mlgate.metrics import UndefinedAucError
-from mlgate.model import load_model, predict_scores
+from mlgate.model import load_model
 from mlgate.params import load_params
+from mlgate.scoring import predict_scores
 from mlgate.slices import parse_slices
 from mlgate.stage import run
 

@@ -13,8 +13,9 @@ from sklearn.ensemble import RandomForestClassifier
 from mlgate import estimators
 from mlgate.errors import ArtifactError, ParamsError
 from mlgate.features import FeatureSpec
-from mlgate.model import build_pipeline, load_model, predict_scores, save_model
+from mlgate.model import build_pipeline, load_model, save_model
 from mlgate.params import params_from_dict
+from mlgate.scoring import predict_scores
 
 SPEC = FeatureSpec(numeric=("x", "z"), categorical=("c",))
 USER_MODULE = '''

@@ -13,10 +13,10 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
-from mlgate import inference, tree_scoring
+from mlgate import scoring
 from mlgate.features import FeatureSpec
-from mlgate.inference import predict_proba
 from mlgate.model import ESTIMATORS, build_pipeline
+from mlgate.scoring import predict_proba, transforms, trees
 
 ESTIMATOR_NAMES = sorted(ESTIMATORS)
 FAST = {"logistic_regression": {}, "hist_gradient_boosting": {"max_iter": 30}}
@@ -72,8 +72,8 @@ def paths(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> st
     tree tables) taken at any size, so small hypothesis frames test them too. Function
     scope, so the patch never outlives the test that asked for it."""
     if request.param == "large-frame":
-        monkeypatch.setattr(inference, "FACTORIZE_ROWS", 1)
-        monkeypatch.setattr(tree_scoring, "MIN_ROWS", 1)
+        monkeypatch.setattr(transforms, "FACTORIZE_ROWS", 1)
+        monkeypatch.setattr(scoring, "TABLE_ROWS", 1)
     return request.param
 
 
@@ -125,11 +125,11 @@ def test_many_rows_equal(fitted, paths, estimator):
 
 def test_large_frame_takes_the_factorized_and_tree_paths(fitted, monkeypatch):
     # The shipped thresholds, not patched ones: a real large frame takes both paths.
-    frame = make_frame(max(inference.FACTORIZE_ROWS, tree_scoring.MIN_ROWS) + 7, seed=12)
+    frame = make_frame(max(transforms.FACTORIZE_ROWS, scoring.TABLE_ROWS) + 7, seed=12)
     frame.loc[1::97, "plan"] = "weekly"  # unseen
     frame.loc[2::89, "plan"] = None
     factorized, tables = [], []
-    real_factorize, real_tables = pd.factorize, tree_scoring.predict_proba
+    real_factorize, real_tables = pd.factorize, trees.predict_proba
     monkeypatch.setattr(
         pd, "factorize", lambda *a, **k: factorized.append(1) or real_factorize(*a, **k)
     )
@@ -138,7 +138,7 @@ def test_large_frame_takes_the_factorized_and_tree_paths(fitted, monkeypatch):
         tables.append(real_tables(est, columns) is not None)
         return real_tables(est, columns)
 
-    monkeypatch.setattr(tree_scoring, "predict_proba", spy)
+    monkeypatch.setattr(trees, "predict_proba", spy)
     assert_same(fitted["hist_gradient_boosting"], frame)
     assert len(factorized) == 1  # plan; tier holds floats, which factorize could merge wrongly
     assert tables == [True]

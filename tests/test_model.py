@@ -28,11 +28,11 @@ from mlgate.model import (
     build_pipeline,
     hash_frame,
     load_model,
-    predict_scores,
     required_columns,
     save_model,
     sha256_file,
 )
+from mlgate.scoring import predict_scores
 
 ESTIMATOR_NAMES = sorted(ESTIMATORS)
 # Small, fast settings: the tests check plumbing and determinism, not model quality.

@@ -13,14 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.ensemble import HistGradientBoostingClassifier
 
-from mlgate import inference, tree_scoring
+from mlgate import scoring
 from mlgate.model import ReproducibleHistGradientBoostingClassifier
-
-
-@pytest.fixture(autouse=True)
-def any_size(monkeypatch: pytest.MonkeyPatch) -> None:
-    # The size floor is a speed choice, not a correctness one: test on small matrices too.
-    monkeypatch.setattr(tree_scoring, "MIN_ROWS", 1)
+from mlgate.scoring import sklearn_internals, trees
 
 
 def make_data(n: int, seed: int, nan_rate: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
@@ -76,7 +71,7 @@ def test_equals_sklearn_for_every_mask_width(max_leaf_nodes: int) -> None:
     most_leaves = max(int(p[0].nodes["is_leaf"].sum()) for p in model._predictors)
     assert most_leaves == max_leaf_nodes  # the mask width under test is the one used
     X = edge_matrix(model, seed=max_leaf_nodes)
-    got = tree_scoring.predict_proba(model, X)
+    got = trees.predict_proba(model, X)
     assert got is not None
     np.testing.assert_array_equal(got, model.predict_proba(X))
 
@@ -94,17 +89,17 @@ def test_equals_sklearn_on_random_models(seed: int, leaves: int, n: int, missing
         max_iter=20, max_leaf_nodes=leaves, learning_rate=0.3, random_state=seed
     ).fit(X_train, y)
     X, _ = make_data(n, seed + 1, nan_rate=missing_rate)
-    np.testing.assert_array_equal(tree_scoring.predict_proba(model, X), model.predict_proba(X))
+    np.testing.assert_array_equal(trees.predict_proba(model, X), model.predict_proba(X))
 
 
 @pytest.mark.parametrize("last_block_rows", [1, 2, 7])
 def test_thread_count_does_not_change_scores(last_block_rows: int, monkeypatch) -> None:
     model = fit(15)
-    X = edge_matrix(model, seed=3)[: 3 * tree_scoring.BLOCK_ROWS + last_block_rows]
+    X = edge_matrix(model, seed=3)[: 3 * trees.BLOCK_ROWS + last_block_rows]
     scores = {}
     for threads in (1, 2, 3):  # forced, whatever the machine has
-        monkeypatch.setattr(tree_scoring, "_openmp_effective_n_threads", lambda t=threads: t)
-        scores[threads] = tree_scoring.predict_proba(model, X)
+        monkeypatch.setattr(sklearn_internals, "openmp_threads", lambda t=threads: t)
+        scores[threads] = trees.predict_proba(model, X)
     np.testing.assert_array_equal(scores[1], scores[2])
     np.testing.assert_array_equal(scores[1], scores[3])
     np.testing.assert_array_equal(scores[1], model.predict_proba(X))
@@ -117,7 +112,7 @@ def test_nan_where_training_had_none() -> None:
     model = HistGradientBoostingClassifier(max_iter=30, random_state=0).fit(X_train, y)
     X = edge_matrix(model, seed=21)  # 20 % NaN and the special values
     assert np.isnan(X).any()
-    np.testing.assert_array_equal(tree_scoring.predict_proba(model, X), model.predict_proba(X))
+    np.testing.assert_array_equal(trees.predict_proba(model, X), model.predict_proba(X))
 
 
 def test_trees_without_splits() -> None:
@@ -125,13 +120,13 @@ def test_trees_without_splits() -> None:
     X = np.zeros((500, 2))
     y = np.arange(500) % 2
     model = HistGradientBoostingClassifier(max_iter=5).fit(X, y)
-    np.testing.assert_array_equal(tree_scoring.predict_proba(model, X), model.predict_proba(X))
+    np.testing.assert_array_equal(trees.predict_proba(model, X), model.predict_proba(X))
 
 
 def test_mlgate_reproducible_subclass_is_covered() -> None:
     X, y = make_data(2000, 5)
     model = ReproducibleHistGradientBoostingClassifier(max_iter=20, random_state=0).fit(X, y)
-    np.testing.assert_array_equal(tree_scoring.predict_proba(model, X), model.predict_proba(X))
+    np.testing.assert_array_equal(trees.predict_proba(model, X), model.predict_proba(X))
 
 
 class OwnProba(HistGradientBoostingClassifier):
@@ -148,10 +143,9 @@ class OwnProba(HistGradientBoostingClassifier):
         "own predict_proba",
         "float32 input",
         "wrong width",
-        "small frame",
     ],
 )
-def test_not_covered_returns_none(case: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_not_covered_returns_none(case: str) -> None:
     X, y = make_data(3000, 7)
     X = np.nan_to_num(X)
     model_kwargs: dict = {"max_iter": 10}
@@ -169,13 +163,15 @@ def test_not_covered_returns_none(case: str, monkeypatch: pytest.MonkeyPatch) ->
         X = X.astype(np.float32)
     if case == "wrong width":
         X = X[:, :3]
-    if case == "small frame":
-        monkeypatch.setattr(tree_scoring, "MIN_ROWS", len(X) + 1)
-    assert tree_scoring.predict_proba(model, X) is None
+    assert trees.predict_proba(model, X) is None
 
 
-def test_inference_takes_the_table_path_for_large_frames(monkeypatch: pytest.MonkeyPatch):
-    # Guard: the pipeline fast path must hand a big matrix of a boosted model to the tables.
+@pytest.mark.parametrize(("table_rows", "tables"), [(None, False), (3001, False), (3000, True)])
+def test_entry_hands_frames_from_table_rows_to_the_tables(
+    table_rows: int | None, tables: bool, monkeypatch: pytest.MonkeyPatch
+):
+    # The entry hands a boosted model's matrix to the tables from table_rows rows on (the
+    # default, 20,000, leaves this 3,000-row frame to scikit-learn's walk).
     import pandas as pd
     from sklearn.compose import ColumnTransformer
     from sklearn.impute import SimpleImputer
@@ -190,14 +186,14 @@ def test_inference_takes_the_table_path_for_large_frames(monkeypatch: pytest.Mon
         ]
     ).fit(frame, y)
     calls = []
-    real = tree_scoring.predict_proba
+    real = trees.predict_proba
 
     def spy(est, features):  # noqa: ANN001, ANN202
         out = real(est, features)
         calls.append(out is not None)
         return out
 
-    monkeypatch.setattr(tree_scoring, "predict_proba", spy)
-    got = inference.predict_proba(pipeline, frame)
-    assert calls == [True]
+    monkeypatch.setattr(trees, "predict_proba", spy)
+    got = scoring.predict_proba(pipeline, frame, table_rows=table_rows)
+    assert calls == ([True] if tables else [])
     np.testing.assert_array_equal(got, pipeline.predict_proba(frame))

@@ -16,7 +16,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from mlgate.model import load_model, predict_scores, save_model
+from mlgate.model import load_model, save_model
+from mlgate.scoring import predict_scores
 from tests.e2e.conftest import PipelineRepo
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]

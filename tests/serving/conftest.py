@@ -19,8 +19,9 @@ import pytest
 
 from mlgate.data.generate import generate
 from mlgate.features import FeatureSpec
-from mlgate.model import build_pipeline, predict_scores, save_model
+from mlgate.model import build_pipeline, save_model
 from mlgate.params import GenerateParams
+from mlgate.scoring import predict_scores
 from mlgate.serving.client import frame_to_records
 from mlgate.serving.loading import load_service
 from mlgate.serving.service import ScoringService

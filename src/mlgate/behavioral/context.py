@@ -10,10 +10,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlgate import inference
+from mlgate import scoring
 from mlgate.behavioral.perturbations import py
 from mlgate.behavioral.spec import BehavioralSpec, BehavioralTest
-from mlgate.errors import ArtifactError
+from mlgate.errors import ArtifactError, MlgateError
 from mlgate.slices import describe_rows
 
 
@@ -49,8 +49,10 @@ class Scorer:
     def score(self, frame: pd.DataFrame, *, what: str) -> np.ndarray:
         try:
             # The model's predict_proba, bit for bit, without sklearn's per-call overhead and
-            # with a boosted model's trees as tables on large frames (mlgate.inference).
-            proba = inference.predict_proba(self.model, frame)
+            # with a boosted model's trees as tables on large frames (mlgate.scoring).
+            proba = scoring.predict_proba(self.model, frame)
+        except MlgateError:
+            raise  # mlgate's own (e.g. a bad MLGATE_FAST_SCORING), not the model's failure
         except Exception as exc:
             raise ArtifactError(
                 f"the model cannot score {what} ({len(frame)} rows): predict_proba raised "

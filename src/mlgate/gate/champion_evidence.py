@@ -20,8 +20,9 @@ from mlgate.gate.compare import ChampionEvidence, compare, nonfinite
 from mlgate.gate.leakage import leakage_check
 from mlgate.gate.paths import GatePaths
 from mlgate.io import read_json
-from mlgate.model import load_model, predict_scores
+from mlgate.model import load_model
 from mlgate.params import Params
+from mlgate.scoring import predict_scores
 from mlgate.slices import parse_slices
 
 
@@ -63,7 +64,10 @@ def champion_scores(
     else:
         why = "re-scored (gate.champion.reuse_scores: false)"
     log.info(f"gate: champion {why}")
-    return predict_scores(load_champion_model(reader, paths), holdout), why
+    fallback: list[str] = []  # the record says so if scikit-learn's internals were not usable
+    model = load_champion_model(reader, paths)
+    scores = predict_scores(model, holdout, on_fallback=fallback.append)
+    return scores, "; ".join([why, *fallback])
 
 
 def champion_evidence(

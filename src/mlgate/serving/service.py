@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from mlgate.model import predict_scores
+from mlgate.scoring import predict_scores
 from mlgate.serving.schema import PayloadError, RequestSchema
 
 __all__ = ["ModelIdentity", "Reply", "ScoringService", "library_versions"]

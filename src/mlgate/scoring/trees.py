@@ -22,7 +22,8 @@ in float64, and turned into probabilities by the model's own loss, so the result
 Blocks of rows are split over threads (numpy releases the GIL) and reuse their buffers. 150
 trees x 1e6 rows: 0.8 s on one core, 0.5 s on two, against scikit-learn's 5.9 s and 3.0 s.
 Models this does not cover (categorical splits, more than 64 leaves, multiclass, a
-preprocessor inside the estimator) return None, and the caller uses scikit-learn.
+preprocessor inside the estimator) return None, and the caller uses scikit-learn. The private
+state read here (trees, baseline, loss) comes through :mod:`mlgate.scoring.sklearn_internals`.
 """
 
 from __future__ import annotations
@@ -33,21 +34,11 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
-from sklearn.ensemble import HistGradientBoostingClassifier
 
-try:  # private: obeys OMP_NUM_THREADS and threadpoolctl limits, as scikit-learn's predict does
-    from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
-except ImportError:  # moved in some release: one thread is slower but just as exact
+from mlgate.scoring import sklearn_internals as internals
 
-    def _openmp_effective_n_threads() -> int:
-        return 1
+__all__ = ["BLOCK_ROWS", "predict_proba"]
 
-
-__all__ = ["MIN_ROWS", "predict_proba"]
-
-# Below this many rows scikit-learn's own walk is fast enough and building the tables
-# (about 15 ms for 150 trees) would not pay off.
-MIN_ROWS = 20_000
 # Rows per block, measured on 2 cores at 1e6 rows x 150 trees: 512 rows 0.71 s, 1024 0.60 s,
 # 2048 0.50 s, 4096 0.53 s. Smaller blocks spend more time in Python calls, larger ones
 # fall out of cache.
@@ -57,24 +48,25 @@ BLOCK_ROWS = 2048
 class _Tables:
     """The fitted trees as per-feature QuickScorer tables."""
 
-    def __init__(self, predictors: list[Any], mask_dtype: np.dtype, baseline: float) -> None:
-        n_trees = len(predictors)
+    def __init__(
+        self, trees: list[dict[str, np.ndarray]], mask_dtype: np.dtype, baseline: float
+    ) -> None:
+        n_trees = len(trees)
         self.mask_dtype = mask_dtype
         self.baseline = baseline
         width = np.iinfo(mask_dtype).bits
         self.values = np.zeros((n_trees, width), dtype=np.float64)
         splits: dict[int, list[tuple[int, float, bool, int]]] = {}
-        for tree, predictor in enumerate(predictors):
-            nodes = predictor.nodes
+        for tree, nodes in enumerate(trees):
             leaves, left_leaves = _leaf_layout(nodes)
             self.values[tree, : len(leaves)] = nodes["value"][leaves]
             for node, (first, stop) in left_leaves.items():
                 clear = ((1 << (stop - first)) - 1) << first
-                splits.setdefault(int(nodes["feature_idx"][node]), []).append(
+                splits.setdefault(int(nodes["feature"][node]), []).append(
                     (
                         tree,
-                        float(nodes["num_threshold"][node]),
-                        bool(nodes["missing_go_to_left"][node]),
+                        float(nodes["threshold"][node]),
+                        bool(nodes["missing_left"][node]),
                         clear,
                     )
                 )
@@ -149,38 +141,36 @@ def _raw_block(
 
 
 def predict_proba(est: Any, X: np.ndarray | list[np.ndarray]) -> np.ndarray | None:
-    """``est.predict_proba(X)`` for many rows, or None where not covered.
+    """``est.predict_proba(X)``, or None where the tables do not cover the model or input.
 
     X is a float64 matrix, or its columns as a list of equally long 1-D float64 arrays (then
-    ``X[j]`` is feature j: the caller need not stack them).
+    ``X[j]`` is feature j: the caller need not stack them). Any size: whether the tables pay
+    off for a frame this small is the caller's choice. Raises
+    :class:`~mlgate.scoring.sklearn_internals.Unsupported` where scikit-learn's private state
+    is not what the tables read.
     """
     columns = list(X.T) if isinstance(X, np.ndarray) and X.ndim == 2 else X
     if not (
-        _predicts_as_sklearn(est)
+        internals.predicts_as_sklearn(est)
         and isinstance(columns, list)
+        and columns
         and len(columns) == getattr(est, "n_features_in_", -1)
         and all(_float_column(c, len(columns[0])) for c in columns)
-        and len(columns[0]) >= MIN_ROWS
         and getattr(est, "n_trees_per_iteration_", 0) == 1
-        and getattr(est, "_preprocessor", None) is None
         and getattr(est, "is_categorical_", None) is None
-        and hasattr(est, "_predictors")
     ):
         return None
-    predictors = [iteration[0] for iteration in est._predictors]
-    if not predictors or any(p.nodes["is_categorical"].any() for p in predictors):
+    preprocessor, trees, baseline, raw_to_proba = internals.boosting_state(est)
+    if preprocessor is not None or not trees or any(t["is_categorical"].any() for t in trees):
         return None
-    n_leaves = max(int(p.nodes["is_leaf"].sum()) for p in predictors)
+    n_leaves = max(int(t["is_leaf"].sum()) for t in trees)
     mask_dtype = next((np.dtype(d) for d in _MASKS if n_leaves <= np.iinfo(d).bits), None)
     if mask_dtype is None:
         return None
-    baseline = est._baseline_prediction
-    if baseline.shape != (1, 1) or baseline.dtype != np.float64:
-        return None
-    tables = _Tables(predictors, mask_dtype, float(baseline[0, 0]))
+    tables = _Tables(trees, mask_dtype, baseline)
     raw = np.empty((len(columns[0]), 1), dtype=np.float64, order="F")
     _score_blocks(tables, columns, raw[:, 0])
-    return est._loss.predict_proba(raw)
+    return raw_to_proba(raw)
 
 
 def _float_column(column: Any, n: int) -> bool:
@@ -188,17 +178,6 @@ def _float_column(column: Any, n: int) -> bool:
 
 
 _MASKS = ("uint16", "uint32", "uint64")  # a bit per leaf: up to 64 leaves
-
-
-def _predicts_as_sklearn(est: Any) -> bool:
-    """A HistGradientBoostingClassifier (or a subclass, like mlgate's reproducible one) whose
-    prediction path is scikit-learn's own: the one replayed here."""
-    base = HistGradientBoostingClassifier
-    cls = type(est)
-    return isinstance(est, base) and all(
-        getattr(cls, name) is getattr(base, name)
-        for name in ("predict_proba", "_raw_predict", "_predict_iterations")
-    )
 
 
 def _score_blocks(tables: _Tables, columns: list[np.ndarray], out: np.ndarray) -> None:
@@ -212,7 +191,7 @@ def _score_blocks(tables: _Tables, columns: list[np.ndarray], out: np.ndarray) -
 
     # numpy releases the GIL in every heavy step; the threads split the blocks, as
     # scikit-learn's OpenMP loop splits the rows (and obeys the same thread limits).
-    n_threads = max(1, min(_openmp_effective_n_threads(), len(starts)))
+    n_threads = max(1, min(internals.openmp_threads(), len(starts)))
     if n_threads == 1:
         run(starts)
         return
@@ -222,7 +201,7 @@ def _score_blocks(tables: _Tables, columns: list[np.ndarray], out: np.ndarray) -
             done.result()
 
 
-def _leaf_layout(nodes: np.ndarray) -> tuple[list[int], dict[int, tuple[int, int]]]:
+def _leaf_layout(nodes: dict[str, np.ndarray]) -> tuple[list[int], dict[int, tuple[int, int]]]:
     """Leaf node ids left to right, and per split node the leaf numbers of its left subtree."""
     leaves: list[int] = []
     left_leaves: dict[int, tuple[int, int]] = {}

@@ -1,19 +1,20 @@
-"""Score a few rows without scikit-learn's per-call machinery, bit for bit as ``predict_proba``.
+"""A pipeline's fitted preprocessing without scikit-learn's per-call machinery, bit for bit.
 
 A one-row ``predict_proba`` through the pipeline costs ~7 ms, of which the model itself is
 under 1 ms: the rest is ColumnTransformer's joblib dispatch, column selection through
-``_safe_indexing``, and each step's input validation. :func:`predict_proba` applies the *same
+``_safe_indexing``, and each step's input validation. :func:`column_blocks` applies the *same
 fitted* transformers directly: it selects each group's columns by name, runs the fitted steps
-and stacks their outputs in ``transformers_`` order, then calls the final estimator's own
-``predict_proba``. Nothing is refitted or copied out of the model, so the model file is
-unchanged and the result is the same float64 array.
+and returns their outputs in ``transformers_`` order, for :func:`mlgate.scoring.predict_proba`
+to stack and hand to the final estimator. Nothing is refitted or copied out of the model, so
+the model file is unchanged and the result is the same float64 array.
 
 Each shortcut replays what the scikit-learn (1.9) ``transform`` computes, and only where its
 preconditions can be checked cheaply: the input columns are the fitted ones, numbers are
 numpy numeric dtypes without infinities, categories are strings, the output is dense. Any
 other step or input goes through the step's own ``transform`` instead, and a pipeline whose
 shape is not recognised goes through ``pipeline.predict_proba``, so errors and warnings are
-scikit-learn's own. ``tests/test_inference.py`` checks the parity on varied frames.
+scikit-learn's own. Private scikit-learn state is read only through
+:mod:`mlgate.scoring.sklearn_internals`. ``tests/test_inference.py`` checks the parity.
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
-from mlgate import tree_scoring
 from mlgate.features import (
     CyclicalDateEncoder,
     DaysSince,
@@ -36,37 +36,16 @@ from mlgate.features import (
     categories_as_strings,
     category_strings,
 )
+from mlgate.scoring import sklearn_internals as internals
 
-__all__ = ["predict_proba"]
-
-# Private sklearn attributes are read with getattr defaults that refuse the shortcut if they
-# are ever renamed.
+__all__ = ["FACTORIZE_ROWS", "column_blocks", "is_fast_pipeline"]
 
 # From this many rows a string column is factorized before categories_as_strings (see
 # _StringColumns); below it the per-row path is cheaper.
 FACTORIZE_ROWS = 10_000
 
 
-def predict_proba(pipeline: Any, X: pd.DataFrame) -> np.ndarray:
-    """``pipeline.predict_proba(X)``, faster for small frames (and, for gradient-boosted trees,
-    large ones: see mlgate.tree_scoring) and equal to it bit for bit."""
-    if not (_is_fast_pipeline(pipeline) and isinstance(X, pd.DataFrame)):
-        return pipeline.predict_proba(X)
-    parts = _column_transform(pipeline.steps[0][1], X)
-    if parts is None:
-        return pipeline.predict_proba(X)
-    final = pipeline.steps[-1][1]
-    if len(X) >= tree_scoring.MIN_ROWS:
-        # A gradient-boosted model's trees as bit-vector tables, same result; they read the
-        # feature columns where they are, without the stacked copy.
-        columns = [part[:, j] for part in parts for j in range(part.shape[1])]
-        proba = tree_scoring.predict_proba(final, columns)
-        if proba is not None:
-            return proba
-    return final.predict_proba(np.hstack(parts))
-
-
-def _is_fast_pipeline(pipeline: Any) -> bool:
+def is_fast_pipeline(pipeline: Any) -> bool:
     # set_output(transform="pandas") changes what every step returns: not replayed here.
     if sklearn.get_config()["transform_output"] != "default":
         return False
@@ -80,11 +59,10 @@ def _is_fast_pipeline(pipeline: Any) -> bool:
 
 
 def _default_output(est: Any) -> bool:
-    config = getattr(est, "_sklearn_output_config", {})
-    return config.get("transform", "default") == "default"
+    return internals.output_container(est) == "default"
 
 
-def _column_transform(ct: ColumnTransformer, X: pd.DataFrame) -> list[np.ndarray] | None:
+def column_blocks(ct: ColumnTransformer, X: pd.DataFrame) -> list[np.ndarray] | None:
     """ColumnTransformer.transform for a DataFrame, as the blocks it would stack side by side
     (in ``transformers_`` order), or None where it is not replayed."""
     if not (X.columns.is_unique and hasattr(ct, "feature_names_in_")):
@@ -205,7 +183,7 @@ def _simple_imputer(est: SimpleImputer, X: Any) -> np.ndarray | None:
         and not est.add_indicator
         and isinstance(est.missing_values, float)
         and np.isnan(est.missing_values)
-        and getattr(est, "_fit_dtype", None) == np.float64
+        and internals.imputer_fit_dtype(est) == np.float64
         and est.statistics_.dtype == np.float64
     ):
         return None
@@ -250,7 +228,7 @@ def _one_hot(est: OneHotEncoder, X: Any) -> np.ndarray | None:
         and hasattr(est, "categories_")
         and est.handle_unknown == "ignore"
         and getattr(est, "drop_idx_", 0) is None
-        and getattr(est, "_infrequent_enabled", True) is False
+        and internals.one_hot_infrequent_enabled(est) is False
         and not est.sparse_output
         and _fitted_columns(est, X.source)
     ):
