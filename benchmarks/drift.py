@@ -1,4 +1,4 @@
-"""Benchmark: mlgate.drift.drift_report against Evidently 0.7's DataDriftPreset.
+"""Benchmark: mlgate.drift.report.drift_report against Evidently 0.7's DataDriftPreset.
 
 Seven synthetic columns (5 numeric, 2 categorical), reference and current N rows each:
 
@@ -116,7 +116,8 @@ def _make_data(n: int) -> None:
 
 
 def worker_mlgate(ref_path: str, cur_path: str, repeat: int, cur_rows: int | None = None) -> dict:
-    from mlgate.drift import drift_report, psi_categorical, psi_numeric
+    from mlgate.drift.psi import psi_categorical, psi_numeric
+    from mlgate.drift.report import drift_report
 
     ref, cur = pd.read_parquet(ref_path), pd.read_parquet(cur_path)
     if cur_rows is not None:

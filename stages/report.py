@@ -12,7 +12,8 @@ from typing import Any
 from mlgate import log, paths
 from mlgate.errors import MlgateError
 from mlgate.io import read_json, write_text
-from mlgate.report import INPUTS, PLOTS, Unavailable, build_report
+from mlgate.report import INPUTS, PLOTS, build_report
+from mlgate.report_format import Unavailable
 from mlgate.stage import run
 
 OUT = paths.REPORT

@@ -13,17 +13,11 @@ from hypothesis import strategies as st
 from scipy.spatial.distance import jensenshannon
 from scipy.stats import wasserstein_distance
 
-from mlgate import drift
-from mlgate.drift import (
-    MISSING,
-    UNSEEN,
-    drift_report,
-    expected_psi_no_shift,
-    jensen_shannon_distance,
-    normed_wasserstein,
-    psi_categorical,
-    psi_numeric,
-)
+from mlgate.drift import distance
+from mlgate.drift.binning import MISSING, UNSEEN
+from mlgate.drift.distance import jensen_shannon_distance, normed_wasserstein
+from mlgate.drift.psi import expected_psi_no_shift, psi_categorical, psi_numeric
+from mlgate.drift.report import drift_report
 
 EPS = 1e-4
 
@@ -294,7 +288,7 @@ def test_wasserstein_in_small_slices_matches_scipy(
     n: int, m: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Large inputs are processed in slices of _CHUNK steps; shrink it to cross many borders.
-    monkeypatch.setattr(drift, "_CHUNK", 7)
+    monkeypatch.setattr(distance, "_CHUNK", 7)
     rng = np.random.default_rng(n + m)
     u, v = rng.normal(size=n).round(1), rng.gamma(2.0, size=m).round(1)
     expected = wasserstein_distance(u, v) / u.std()

@@ -17,8 +17,6 @@ MAX_LINES = 60
 ALLOWED = {
     "src/mlgate/serving/checks.py:bad_payload_catalog": "a table: one bad payload per row",
     "src/mlgate/metrics/auc.py:delong_paired": "the DeLong formulas in STATISTICS.md order",
-    "src/mlgate/report.py:_comparison": "to split after the gate branch (it changes report.py)",
-    "src/mlgate/report.py:_slices": "to split after the gate branch (Holm p from Check details)",
 }
 
 

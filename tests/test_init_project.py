@@ -15,7 +15,7 @@ import yaml
 from mlgate.behavioral import load_spec
 from mlgate.behavioral.contract import check_spec
 from mlgate.cli import main
-from mlgate.data.contract import draft_contract
+from mlgate.data.contract_draft import draft_contract
 from mlgate.data.ingest import read_table
 from mlgate.errors import DataError
 from mlgate.init_baseline import MARGIN, Z, _floor

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from mlgate.errors import ArtifactError
-from mlgate.report import PLOTS, Unavailable, build_report, validate_decision
+from mlgate.report import PLOTS, build_report, validate_decision
+from mlgate.report_format import Unavailable
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 ALL_PLOTS = dict(PLOTS)

@@ -281,7 +281,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_contract_infer(args: argparse.Namespace) -> int:
-    from mlgate.data.contract import draft_contract
+    from mlgate.data.contract_draft import draft_contract
     from mlgate.data.ingest import read_table
     from mlgate.errors import DataError
     from mlgate.io import write_text

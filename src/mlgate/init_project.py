@@ -65,7 +65,7 @@ def init_project(
     force: bool = False,
 ) -> InitResult:
     """Do everything described in the module docstring, in the current directory."""
-    from mlgate.data.contract import draft_contract
+    from mlgate.data.contract_draft import draft_contract
     from mlgate.data.ingest import read_table
 
     root = _pipeline_root()

@@ -11,7 +11,8 @@ import pandas as pd
 import pandera.pandas as pa
 import pytest
 
-from mlgate.data.contract import infer_contract, load_contract, validate
+from mlgate.data.contract import load_contract, validate
+from mlgate.data.contract_draft import infer_contract
 from mlgate.data.ingest import read_table
 from mlgate.errors import ContractError, MlgateError
 

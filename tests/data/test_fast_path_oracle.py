@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mlgate.data import contract
+from mlgate.data import contract_prover
 from tests.data.test_validate_perf_paths import _same
 
 D = [pd.Timestamp(f"2024-01-0{d}") for d in (1, 5, 9)]  # 1st, 5th, 9th of January
@@ -214,5 +214,5 @@ def test_the_prover_clears_clean_frames_of_every_kind() -> None:
     for kind, (lo, mid, hi) in VALUES.items():
         frame = _frame(kind, [lo, mid, hi])
         schema = _schema(kind, pa.Check.isin([lo, mid, hi]))
-        proof = contract._prove(frame, schema)
+        proof = contract_prover.prove(frame, schema)
         assert proof is not None and proof[1] == [], kind

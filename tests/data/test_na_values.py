@@ -9,7 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from mlgate.data.contract import _show_value, draft_contract, infer_contract
+from mlgate.data.contract_draft import draft_contract, infer_contract
+from mlgate.data.contract_failures import show_value
 from mlgate.data.ingest import read_table
 from mlgate.errors import DataError
 
@@ -58,7 +59,7 @@ def test_na_values_must_be_a_list_of_strings(blank_csv: Path) -> None:
     [(" ", "' '"), ("", "''"), (" a", "' a'"), ("a", "a"), (None, "null"), (3.5, "3.5")],
 )
 def test_blank_and_padded_values_are_shown_quoted(value: object, shown: str) -> None:
-    assert _show_value(value) == shown
+    assert show_value(value) == shown
 
 
 def test_draft_recognises_blanks_in_a_numeric_column(blank_csv: Path) -> None:

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mlgate.data import contract
+from mlgate.data import contract_checks, contract_prover
 from mlgate.data.contract import ValidationResult, validate
 from mlgate.data.ingest import read_table
 
@@ -205,7 +205,7 @@ def test_unsupported_schema_features_fall_back_to_pandera() -> None:
         {"x": pa.Column(int, pa.Check.ge(0))}, index=pa.Index(int, pa.Check.ge(0))
     )
     frame = pd.DataFrame({"x": [1, -2, 3]}, index=[0, 1, -1])
-    assert contract._prove(frame, schema) is None
+    assert contract_prover.prove(frame, schema) is None
     assert not _same(frame, schema).passed
 
 
@@ -264,7 +264,7 @@ def test_only_unproven_columns_go_to_pandera(
 ) -> None:
     churn_table.loc[3, "region"] = "mars"
     churn_table["churned"] = 0
-    proof = contract._prove(churn_table, churn_schema)
+    proof = contract_prover.prove(churn_table, churn_schema)
     assert proof is not None
     _, columns, checks = proof
     assert columns == ["region"]
@@ -273,12 +273,12 @@ def test_only_unproven_columns_go_to_pandera(
 
 def test_interval_checks_look_at_two_values_and_set_checks_at_distinct_ones() -> None:
     floats = pd.Series([0.5, np.nan, -3.0, 9.0, 1.0])
-    assert contract._stand_in(pa.Check.in_range(0, 1), floats).tolist() == [-3.0, 9.0]
-    assert len(contract._stand_in(pa.Check.in_range(0, 1, ignore_na=False), floats)) == 5
+    assert contract_prover._stand_in(pa.Check.in_range(0, 1), floats).tolist() == [-3.0, 9.0]
+    assert len(contract_prover._stand_in(pa.Check.in_range(0, 1, ignore_na=False), floats)) == 5
     words = pd.Series(["a", "b", "a", "a", None], dtype="str")
-    assert sorted(contract._stand_in(pa.Check.isin(["a"]), words).dropna()) == ["a", "b"]
+    assert sorted(contract_prover._stand_in(pa.Check.isin(["a"]), words).dropna()) == ["a", "b"]
     custom = pa.Check(lambda s: s > 0)
-    assert len(contract._stand_in(custom, floats)) == 5
+    assert len(contract_prover._stand_in(custom, floats)) == 5
 
 
 @pytest.mark.parametrize(
@@ -286,5 +286,5 @@ def test_interval_checks_look_at_two_values_and_set_checks_at_distinct_ones() ->
     [([1, 2, 3, 10], True), ([1, 2, 3, 3], False), ([3, 1, 2], True), ([5, 1, 5], False)],
 )
 def test_unique_mask_sorted_shortcut_and_sort_path(values: list[int], unique: bool) -> None:
-    mask = contract._unique_mask(pd.Series(values, dtype="int64"))
+    mask = contract_checks.unique_mask(pd.Series(values, dtype="int64"))
     assert bool(mask.all()) is unique

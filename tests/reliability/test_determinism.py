@@ -12,7 +12,7 @@ and where the gate and the report quote a latency) are masked before comparing, 
 those: masking may touch no other file, and a differing value under any other key fails.
 What this does not cover (other library versions, another CPU family or BLAS) is in the
 README's notes. The logistic-regression fit would depend on the BLAS thread count if
-stages/train.py did not limit the thread pools for the fit (threadpoolctl); a test checks it.
+mlgate.training did not limit the thread pools for the fit (threadpoolctl); a test checks it.
 """
 
 from __future__ import annotations
