@@ -16,6 +16,7 @@ import yaml
 
 import mlgate.io
 from mlgate import cli, stage
+from mlgate.cli import decision
 from mlgate.errors import ArtifactError, ContractError, ParamsError
 from mlgate.io import (
     atomic_write,
@@ -182,7 +183,7 @@ def test_the_cli_maps_an_os_error_of_any_command_to_one_error_line(
     def full(args: object) -> int:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), "report.md")
 
-    monkeypatch.setattr(cli, "cmd_report", full)
+    monkeypatch.setattr(decision, "cmd_report", full)
     assert cli.main(["report"]) == 2
     err = capsys.readouterr().err
     assert err.strip() == (

@@ -22,7 +22,7 @@ from mlgate.cli import main
 from mlgate.data.contract import load_contract
 from mlgate.errors import ContractError
 from mlgate.serving.client import dumps_body
-from mlgate.serving.schema import derive_request_schema
+from mlgate.serving.derive import derive_request_schema
 from mlgate.serving.server import running_server
 from mlgate.serving.service import ScoringService
 

@@ -17,7 +17,8 @@ from mlgate.data.contract import load_contract
 from mlgate.errors import ContractError
 from mlgate.serving.checks import bad_payload_catalog, check_bad_payloads
 from mlgate.serving.client import InProcessBackend, dumps_body
-from mlgate.serving.schema import FieldSpec, PayloadError, derive_request_schema
+from mlgate.serving.derive import derive_request_schema
+from mlgate.serving.schema import FieldSpec, PayloadError
 from mlgate.serving.service import ScoringService
 
 from .conftest import CONTRACT

@@ -1,9 +1,10 @@
 """FastAPI app: ``POST /predict``, ``GET /health``, ``GET /version``.
 
 The body of ``/predict`` is read as raw bytes and validated by the contract-derived schema
-(:mod:`mlgate.serving.schema`) rather than by a FastAPI body parameter, because a body that is
-"one record or a list of records" would otherwise produce pydantic union errors (one per
-branch) instead of one error per bad field. The OpenAPI document still shows the schema.
+(:mod:`mlgate.serving.derive`, :mod:`mlgate.serving.schema`) rather than by a FastAPI body
+parameter, because a body that is "one record or a list of records" would otherwise produce
+pydantic union errors (one per branch) instead of one error per bad field. The OpenAPI
+document still shows the schema.
 
 Scoring runs inline in the event loop: it is CPU-bound and holds the GIL for most of its
 time, so a thread pool would add a hop without adding parallelism; throughput comes from

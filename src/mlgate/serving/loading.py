@@ -24,7 +24,7 @@ from mlgate.model import load_model, required_columns
 from mlgate.model_ref import resolve_model
 from mlgate.params import ChampionParams
 from mlgate.repo import git
-from mlgate.serving.schema import derive_request_schema
+from mlgate.serving.derive import derive_request_schema
 from mlgate.serving.service import ModelIdentity, ScoringService
 
 __all__ = ["MODEL_FILE", "META_FILE", "load_service", "model_files"]

@@ -25,7 +25,8 @@ from mlgate.serving.checks import (
 )
 from mlgate.serving.client import Backend, HttpBackend
 from mlgate.serving.config import ServingParams
-from mlgate.serving.schema import RequestSchema, derive_request_schema
+from mlgate.serving.derive import derive_request_schema
+from mlgate.serving.schema import RequestSchema
 from mlgate.serving.server import running_server
 
 __all__ = ["run_against_server", "serving_suite"]

@@ -18,7 +18,8 @@ import pandera.pandas as pa
 
 from mlgate.errors import DataError
 from mlgate.serving.client import frame_to_records
-from mlgate.serving.schema import PayloadError, derive_request_schema
+from mlgate.serving.derive import derive_request_schema
+from mlgate.serving.schema import PayloadError
 
 __all__ = ["table_request_log"]
 
