@@ -198,7 +198,9 @@ class CanaryParams:
     steps: tuple[float, ...] = (0.05, 0.25, 1.0)
     requests_per_step: int = 200
     max_error_rate: float = 0.01  # candidate 5xx/transport errors, or 4xx the champion accepts
-    max_p95_ms: float = 50.0  # candidate p95 latency within a step
+    # Candidate p95 / champion p95 on the same requests of a step: load slows both alike.
+    max_p95_ratio: float = 1.5
+    max_p95_ms: float | None = None  # optional absolute bound on the candidate p95; null = off
     max_score_shift: float = 0.05  # |mean candidate score - mean champion score|, same requests
     seed: int = 0  # which requests go to the candidate
 
@@ -310,7 +312,8 @@ _RANGES: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
     ),
     "serving.canary.requests_per_step": (lambda v: v >= 1, "an integer >= 1"),
     "serving.canary.max_error_rate": (lambda v: 0.0 <= v <= 1.0, "a number in [0, 1]"),
-    "serving.canary.max_p95_ms": (lambda v: v > 0, "a number > 0"),
+    "serving.canary.max_p95_ratio": (lambda v: v >= 1.0, "a number >= 1"),
+    "serving.canary.max_p95_ms": (lambda v: v is None or v > 0, "null or a number > 0"),
     "serving.canary.max_score_shift": (lambda v: 0.0 <= v <= 1.0, "a number in [0, 1]"),
 }
 
