@@ -273,7 +273,9 @@ class CanaryParams:
     steps: CanarySteps = (0.05, 0.25, 1.0)
     requests_per_step: AtLeastOne = 200
     max_error_rate: Unit = 0.01  # candidate 5xx/transport errors, or 4xx the champion accepts
-    max_p95_ms: Positive = 50.0  # candidate p95 latency within a step
+    # Candidate p95 / champion p95 on the same requests of a step: load slows both alike.
+    max_p95_ratio: Annotated[float, Num(ge=1)] = 2.0  # measured noise for identical models: 1.56
+    max_p95_ms: Positive | None = None  # optional absolute bound on the candidate p95; null = off
     max_score_shift: Unit = 0.05  # |mean candidate score - mean champion score|, same requests
     seed: Int = 0  # which requests go to the candidate
 

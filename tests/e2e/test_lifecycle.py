@@ -50,12 +50,12 @@ def test_promote_gate_rollback_lifecycle(pipeline_factory: Callable[..., Pipelin
     assert f"churn-model v0.0.1 at commit {first[:10]}" in status.stdout
     assert "churn-model#prod#1" in status.stdout
 
-    # `dvc exp show --json` carries the decision from metrics/gate.json
+    # `dvc exp show --json` carries the decision from metrics/summary.json (the DVC metric)
     rows = json.loads(repo.dvc("exp", "show", "--json").stdout)
     decisions = {
         (
-            r["data"]["metrics"]["metrics/gate.json"]["data"]["decision"],
-            r["data"]["metrics"]["metrics/gate.json"]["data"]["promote"],
+            r["data"]["metrics"]["metrics/summary.json"]["data"]["decision"],
+            r["data"]["metrics"]["metrics/summary.json"]["data"]["promote"],
         )
         for r in rows
     }

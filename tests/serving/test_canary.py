@@ -20,7 +20,7 @@ from .conftest import CONTRACT, REPO_ROOT, git
 
 ARTIFACT, STAGE = "churn-model", "prod"
 # Tests about errors and scores must not trip the latency guard on a busy CI machine.
-NO_LATENCY_GUARD = CanaryGuards(max_p95_ms=1e6)
+NO_LATENCY_GUARD = CanaryGuards(max_p95_ratio=1e6)
 
 
 @pytest.fixture(scope="module")
@@ -135,7 +135,7 @@ def test_score_shift_breach_rolls_back(
     [
         (lambda s: Failing(500), "error_rate"),
         (lambda s: Failing(422), "error_rate"),  # refuses what the champion scores
-        (lambda s: Slow(InProcessBackend(s), 80.0), "p95_ms"),
+        (lambda s: Slow(InProcessBackend(s), 80.0), "p95_ratio"),
     ],
 )
 def test_error_and_latency_breaches(
@@ -147,11 +147,70 @@ def test_error_and_latency_breaches(
         candidate(service),
         steps=(0.5, 1.0),
         requests_per_step=40,
-        guards=CanaryGuards(max_p95_ms=50.0),
         rollback=Recorder(),
     )
     assert result["decision"] == "rolled_back"
     assert guard in {b["guard"] for b in result["timeline"][0]["breaches"]}
+
+
+class Fixed:
+    """A backend that scores every request 0.3 and reports a fixed latency."""
+
+    def __init__(self, ms: float) -> None:
+        self.ms, self.name = ms, f"fixed-{ms}"
+
+    def call(self, body: bytes) -> Reply:
+        return Reply(200, {"probabilities": [0.3]}, self.ms)
+
+
+def test_a_uniformly_slow_machine_does_not_trip_the_latency_guard(
+    service: ScoringService, bodies: list[bytes]
+) -> None:
+    # Both models 200 ms slower (a loaded machine): far above any absolute bound, same ratio.
+    result = run_canary(
+        bodies,
+        Slow(InProcessBackend(service), 200.0),
+        Slow(InProcessBackend(service), 200.0),
+        steps=(0.5, 1.0),
+        requests_per_step=40,
+        rollback=Recorder(),
+    )
+    assert result["decision"] == "completed", result["timeline"][-1]["breaches"]
+    assert all(t["p95_ms"] > 200.0 for t in result["timeline"])
+    assert result["guards"]["max_p95_ms"] is None
+
+
+@pytest.mark.parametrize(
+    ("candidate_ms", "decision"),
+    [(20.0, "completed"), (20.01, "rolled_back")],  # the ratio bound 2.0 itself still passes
+)
+def test_p95_ratio_boundary(bodies: list[bytes], candidate_ms: float, decision: str) -> None:
+    result = run_canary(
+        bodies, Fixed(10.0), Fixed(candidate_ms), steps=(1.0,), requests_per_step=20
+    )
+    assert result["decision"] == decision
+    step = result["timeline"][0]
+    assert step["champion_p95_ms"] == pytest.approx(10.0)
+    assert step["p95_ratio"] == pytest.approx(candidate_ms / 10.0)
+    if decision == "rolled_back":
+        assert [b["guard"] for b in step["breaches"]] == ["p95_ratio"]
+        assert "p95_ratio 2.001 > 2" in result["rollback"]["reason"]
+
+
+@pytest.mark.parametrize(
+    ("limit", "decision"), [(None, "completed"), (12.0, "completed"), (11.9, "rolled_back")]
+)
+def test_the_absolute_p95_bound_is_optional(
+    bodies: list[bytes], limit: float | None, decision: str
+) -> None:
+    # Candidate 12 ms vs champion 10 ms: ratio 1.2 holds; only an absolute bound below 12 trips.
+    guards = CanaryGuards(max_p95_ms=limit)
+    result = run_canary(
+        bodies, Fixed(10.0), Fixed(12.0), steps=(1.0,), requests_per_step=20, guards=guards
+    )
+    assert result["decision"] == decision
+    if decision == "rolled_back":
+        assert [b["guard"] for b in result["timeline"][0]["breaches"]] == ["p95_ms"]
 
 
 def test_bad_requests_the_champion_also_refuses_are_not_candidate_errors(

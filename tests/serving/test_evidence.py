@@ -19,7 +19,7 @@ from mlgate.serving.service import ScoringService
 
 from .conftest import CONTRACT, REPO_ROOT
 
-NO_LATENCY_GUARD = CanaryGuards(max_p95_ms=1e6)
+NO_LATENCY_GUARD = CanaryGuards(max_p95_ratio=1e6)
 
 
 def _refused(records: list[dict[str, Any]], n: int = 40) -> list[bytes]:

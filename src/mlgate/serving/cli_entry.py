@@ -265,7 +265,12 @@ def canary(
     params, cfg = _params(params_path)
     c = cfg.canary
     bodies = _read_log(requests)
-    guards = CanaryGuards(c.max_error_rate, c.max_p95_ms, c.max_score_shift)
+    guards = CanaryGuards(
+        max_error_rate=c.max_error_rate,
+        max_p95_ratio=c.max_p95_ratio,
+        max_score_shift=c.max_score_shift,
+        max_p95_ms=c.max_p95_ms,
+    )
     with _backends(champion, candidate, mode=mode, root=root, params=params, cfg=cfg) as (
         champ,
         cand,
