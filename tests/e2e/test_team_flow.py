@@ -112,8 +112,11 @@ def forge_worse(repo: PipelineRepo) -> None:
     files = {"metrics/champion.json": record, "metrics/gate.json": decision}
     for stage in lock["stages"].values():
         params = (stage.get("params") or {}).get("params.yaml") or {}
-        if "features" in params:  # train and drift
-            params["features"] = features
+        for key in params:  # `features` whole, or key by key (`features.numeric`, ...)
+            if key == "features":
+                params[key] = features
+            elif key.startswith("features."):
+                params[key] = features[key.split(".", 1)[1]]
         for item in [*(stage.get("deps") or []), *(stage.get("outs") or [])]:
             if item["path"] in files:
                 data = files[item["path"]]

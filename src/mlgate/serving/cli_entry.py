@@ -265,12 +265,7 @@ def canary(
     params, cfg = _params(params_path)
     c = cfg.canary
     bodies = _read_log(requests)
-    guards = CanaryGuards(
-        max_error_rate=c.max_error_rate,
-        max_p95_ratio=c.max_p95_ratio,
-        max_score_shift=c.max_score_shift,
-        max_p95_ms=c.max_p95_ms,
-    )
+    guards = _guards(c)
     with _backends(champion, candidate, mode=mode, root=root, params=params, cfg=cfg) as (
         champ,
         cand,
@@ -306,6 +301,16 @@ def canary(
         f"wrote {out} and {markdown}"
     )
     return result
+
+
+def _guards(c: Any) -> CanaryGuards:
+    """params.yaml serving.canary -> the guards a rollout step must pass."""
+    return CanaryGuards(
+        max_error_rate=c.max_error_rate,
+        max_p95_ratio=c.max_p95_ratio,
+        max_score_shift=c.max_score_shift,
+        max_p95_ms=c.max_p95_ms,
+    )
 
 
 def _no_registry_rollback(champion: str, rollback: bool) -> str:
