@@ -7,7 +7,7 @@ reruns this file with OUT redirected (mlgate.verify).
 
 from __future__ import annotations
 
-from mlgate import log
+from mlgate import log, paths
 from mlgate.gate.decision import decide
 from mlgate.gate.evidence import read_evidence
 from mlgate.gate.paths import GatePaths
@@ -18,18 +18,18 @@ from mlgate.stage import run
 PATHS = GatePaths(
     root=".",
     lock="dvc.lock",
-    holdout="data/holdout.parquet",
-    predictions="data/holdout_predictions.parquet",
-    champion="metrics/champion.json",
-    validation="metrics/validation.json",
-    holdout_metrics="metrics/holdout.json",
-    slices="metrics/slices.json",
-    behavioral="metrics/behavioral.json",
-    serving="metrics/serving.json",
-    model="models/model.joblib",
-    model_meta="models/model.json",
+    holdout=paths.HOLDOUT,
+    predictions=paths.HOLDOUT_PREDICTIONS,
+    champion=paths.CHAMPION,
+    validation=paths.VALIDATION,
+    holdout_metrics=paths.HOLDOUT_METRICS,
+    slices=paths.SLICES,
+    behavioral=paths.BEHAVIORAL,
+    serving=paths.SERVING,
+    model=paths.MODEL,
+    model_meta=paths.MODEL_META,
 )
-OUT = "metrics/gate.json"
+OUT = paths.GATE
 
 
 def main() -> None:

@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal
 from pydantic import ConfigDict, model_validator
 from pydantic.dataclasses import dataclass
 
+from mlgate import paths
 from mlgate.config import validate
 from mlgate.config.fields import (
     Bool,
@@ -96,7 +97,7 @@ CanarySteps = Annotated[
 
 @dataclass(frozen=True, config=_STRICT)
 class DataParams:
-    source: Str = "data/raw/synthetic.parquet"
+    source: Str = paths.SYNTHETIC
     id_column: Str = "customer_id"
     target: Str = "churned"
     # The value in the target column that means "positive" (e.g. "Yes"); stored as 1 downstream.
@@ -144,7 +145,7 @@ class GenerateParams:
 
 @dataclass(frozen=True, config=_STRICT)
 class ContractParams:
-    path: Str = "contracts/churn.yaml"
+    path: Str = paths.CONTRACT
     max_examples: AtLeastOne = 5
 
 
@@ -195,7 +196,7 @@ class EvaluateParams:
 
 @dataclass(frozen=True, config=_STRICT)
 class BehavioralParams:
-    spec: Str = "contracts/behavioral.yaml"
+    spec: Str = paths.BEHAVIORAL_SPEC
     seed: Int = 0
     max_examples: Count = 20
     max_rows: Annotated[int, Integer(ge=0, text="an integer >= 0 (0 = no sampling)")] = (
@@ -327,7 +328,7 @@ class Params:
 # --------------------------------------------------------------------------- loading
 
 
-def load_params(path: str | Path = "params.yaml") -> Params:
+def load_params(path: str | Path = paths.PARAMS) -> Params:
     """Read and type-check params.yaml; ParamsError names the file and every bad key."""
     path = Path(path)
     raw = read_yaml(
@@ -362,7 +363,7 @@ def _check_source_inside(data: DataParams, *, root: Path, source: str) -> None:
         )
 
 
-def params_from_dict(raw: Any, *, source: str = "params.yaml") -> Params:
+def params_from_dict(raw: Any, *, source: str = paths.PARAMS) -> Params:
     """``raw`` (parsed YAML) as Params; ParamsError lists every problem, each with its key."""
     params: Params = validate(Params, raw, source=source)
     return params

@@ -32,6 +32,7 @@ SERVING = "metrics/serving.json"
 DRIFT = "metrics/drift.json"
 CHAMPION = "metrics/champion.json"
 GATE = "metrics/gate.json"
+SUMMARY = "metrics/summary.json"  # the one DVC metric: headline numbers (mlgate.summary)
 
 # plots/
 ROC_PNG = "plots/roc.png"

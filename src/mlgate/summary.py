@@ -15,16 +15,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from mlgate import paths
+
 __all__ = ["SOURCES", "SUMMARY", "headline"]
 
-SUMMARY = "metrics/summary.json"
+SUMMARY = paths.SUMMARY
 SOURCES = {
-    "gate": "metrics/gate.json",
-    "holdout": "metrics/holdout.json",
-    "slices": "metrics/slices.json",
-    "behavioral": "metrics/behavioral.json",
-    "drift": "metrics/drift.json",
-    "serving": "metrics/serving.json",
+    "gate": paths.GATE,
+    "holdout": paths.HOLDOUT_METRICS,
+    "slices": paths.SLICES,
+    "behavioral": paths.BEHAVIORAL,
+    "drift": paths.DRIFT,
+    "serving": paths.SERVING,
 }
 
 
