@@ -29,15 +29,15 @@ def _read(path: str) -> dict[str, Any] | Unavailable:
 
 
 def main() -> None:
-    inputs = {key: _read(path) for key, path in INPUTS.items()}
+    # The report and the summary share most files (same key, same path): read each once.
+    files = {**INPUTS, **SOURCES}
+    read = {key: _read(path) for key, path in files.items()}
     plots = {title: path if Path(path).is_file() else None for title, path in PLOTS.items()}
-    write_text(OUT, build_report(inputs, plots=plots))
+    write_text(OUT, build_report({k: read[k] for k in INPUTS}, plots=plots))
     # The headline numbers DVC shows (the only declared metric); see mlgate.summary.
-    parsed = {k: _read(path) for k, path in SOURCES.items()}
+    parsed = {k: read[k] for k in SOURCES}
     write_json(SUMMARY, headline({k: v for k, v in parsed.items() if isinstance(v, dict)}))
-    missing = [INPUTS[k] for k, v in inputs.items() if isinstance(v, Unavailable)]
-    missing += [SOURCES[k] for k, v in parsed.items() if not isinstance(v, dict)]
-    missing = list(dict.fromkeys(missing))  # gate/holdout/... are read for both outputs
+    missing = [files[k] for k, v in read.items() if isinstance(v, Unavailable)]
     missing += [p for p, link in zip(PLOTS.values(), plots.values(), strict=True) if not link]
     log.info(
         f"report: wrote {OUT} and {SUMMARY}"

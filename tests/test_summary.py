@@ -102,3 +102,13 @@ def test_headline_fits_a_terminal_with_the_configured_slices() -> None:
     out = headline({**INPUTS, "slices": {"slices": slices}})
     assert len(out["slice_auc"]) == len(slices)
     assert _leaves(out) <= MAX_METRIC_COLUMNS
+
+
+def test_summary_and_report_name_shared_files_alike():
+    """The report stage reads each file once for both outputs, keyed by name: a key the two
+    share must mean the same file, or one output would be built from the other's file."""
+    from mlgate.report import INPUTS
+    from mlgate.summary import SOURCES
+
+    shared = SOURCES.keys() & INPUTS.keys()
+    assert shared and {k: SOURCES[k] for k in shared} == {k: INPUTS[k] for k in shared}
