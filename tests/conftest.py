@@ -57,3 +57,23 @@ def _churn_table() -> pd.DataFrame:
 def churn_table(_churn_table: pd.DataFrame) -> pd.DataFrame:
     """A clean 4,000-row synthetic table (a fresh copy: tests may mutate it)."""
     return _churn_table.copy()
+
+
+@pytest.fixture(scope="session")
+def spark():  # type: ignore[no-untyped-def]
+    """A local[2] SparkSession bound to 127.0.0.1, shared by every Spark test of a worker.
+
+    Tests that use it carry ``@pytest.mark.spark`` (select with ``-m spark``). Without Java the
+    fixture fails rather than skips: the suite claims engine equivalence, so it must check it.
+    """
+    import shutil
+
+    from mlgate.params import ComputeParams, SparkParams
+    from mlgate.spark.session import spark_session
+
+    if shutil.which("java") is None:
+        pytest.fail("the Spark tests need Java 17+ on PATH (deselect them with -m 'not spark')")
+    compute = ComputeParams(engine="spark", spark=SparkParams(master="local[2]"))
+    session = spark_session(compute, app="tests")
+    yield session
+    session.stop()

@@ -310,6 +310,39 @@ class ServingParams:
         return self
 
 
+def _is_spark_master(text: str) -> bool:
+    # local, local[N], local[*], spark://, sc:// (Spark Connect), yarn, k8s://
+    return bool(re.fullmatch(r"local(\[(\d+|\*)\])?|(spark|sc|k8s|mesos)://\S+|yarn", text))
+
+
+SparkMaster = Annotated[
+    str,
+    Text(),
+    Rule(
+        _is_spark_master,
+        "local[N], local[*], spark://HOST:PORT, sc://HOST:PORT, k8s://... or yarn",
+    ),
+]
+
+
+@dataclass(frozen=True, config=_STRICT)
+class SparkParams:
+    master: SparkMaster = "local[2]"
+    # Extra Spark settings, e.g. {spark.driver.memory: 4g}; values are passed as text.
+    conf: dict[Str, Annotated[str | int | float | bool, Kinds(str, int, float, bool)]] = field(
+        default_factory=dict
+    )
+
+
+@dataclass(frozen=True, config=_STRICT)
+class ComputeParams:
+    """Where the row-proportional work runs. Not a stage param in dvc.yaml: the engines give
+    the same metrics, so switching engine must not invalidate dvc.lock."""
+
+    engine: Annotated[Literal["local", "spark"], OneOf("local", "spark", listed=True)] = "local"
+    spark: SparkParams = field(default_factory=SparkParams)
+
+
 @dataclass(frozen=True, config=_STRICT)
 class Params:
     data: DataParams = field(default_factory=DataParams)
@@ -323,6 +356,7 @@ class Params:
     drift: DriftParams = field(default_factory=DriftParams)
     gate: GateParams = field(default_factory=GateParams)
     serving: ServingParams = field(default_factory=ServingParams)
+    compute: ComputeParams = field(default_factory=ComputeParams)
 
 
 # --------------------------------------------------------------------------- loading
