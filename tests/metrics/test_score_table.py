@@ -199,10 +199,11 @@ def _fraction_auc_and_variance(table: ScoreTable) -> tuple[Fraction, Fraction]:
     return auc, var10 / m + var01 / n
 
 
-@pytest.mark.parametrize("scale", [10**9, 4 * 10**9, 10**12])
+@pytest.mark.parametrize("scale", [2 * 10**8, 10**9, 4 * 10**9, 10**12])
 def test_auc_and_variance_exact_with_huge_counts(scale):
-    """Counts of 1e9 rows per score make count * k^2 overflow int64 (and at 4e9, count * k
-    too): the figures must still be the correctly rounded exact values."""
+    """~1e9 rows in all (2e8 a score) make count * k^2 overflow int64 (limb sums), more make
+    count * k overflow too (Python ints): the figures must still be the correctly rounded
+    exact values."""
     rng = np.random.default_rng(scale % 1000)
     size = 7
     table = ScoreTable(
