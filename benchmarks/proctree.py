@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -83,6 +84,15 @@ def run(cmd: list[str], out: Path, interval: float) -> int:
     start = time.perf_counter()
     proc = subprocess.Popen(cmd)
     peaks = {"driver": 0, "jvm": 0, "workers": 0, "tree": 0}
+    _write(out, cmd, 0.0, peaks, rc=None)  # a stage killed early still shows it started
+
+    def on_term(signum: int, _frame: object) -> None:
+        # The harness stops the whole process group: keep what was measured, then go.
+        _write(out, cmd, time.perf_counter() - start, peaks, rc=None)
+        proc.send_signal(signum)
+        sys.exit(128 + signum)
+
+    signal.signal(signal.SIGTERM, on_term)
     last_write = start
     while proc.poll() is None:
         for key, value in sample(proc.pid).items():
