@@ -135,8 +135,8 @@ def cluster_estimate(spark: dict[str, Any]) -> list[str]:
     stages = spark["stages"]
     if not rates or any(m["status"] != "ok" for m in stages.values()):
         return [
-            "No cluster-size estimate: the Spark run did not complete every stage "
-            f"({', '.join(n for n, m in stages.items() if m['status'] != 'ok') or 'none ran'}; "
+            "No cluster-size estimate: the Spark run did not complete every stage (stopped at "
+            f"{next((n for n, m in stages.items() if m['status'] != 'ok'), 'no stage')}: "
             "see the status column)."
         ]
     core_s = sum(TARGET_ROWS / rate for rate in rates.values())
@@ -162,7 +162,9 @@ def cluster_estimate(spark: dict[str, Any]) -> list[str]:
         f"capped id-hash samples, generate, report; assumed not to grow with rows) + DVC's own "
         f"time {dvc_s:,.1f} s at {spark['rows']:,} rows scaled linearly to {dvc_scaled:,.0f} s "
         "(DVC hashes every data dependency and output on the driver machine, single-threaded).",
-        f"- cores = Spark core-seconds / (3600 s - serial) = {core_s:,.0f} / {left:,.0f}.",
+        f"- cores = Spark core-seconds / (3600 s - serial) = {core_s:,.0f} / {left:,.0f}. "
+        "Were DVC's hashing not to grow (intermediates on object storage, whose checksums "
+        f"DVC takes from the store): {_cores(core_s, TARGET_S - fixed - dvc_s)}.",
         "- Assumptions: rows/s/core stays constant from this size to 1e9 and across machines "
         "(linear scaling: no skew, every core as fast as these); the per-stage JVM start and "
         "Python start-up (seconds) are counted as if proportional to rows, which overstates "
@@ -173,6 +175,10 @@ def cluster_estimate(spark: dict[str, Any]) -> list[str]:
         "driver; the local stages' samples stay capped (train.max_train_rows, "
         "behavioral.max_rows); storage delivers the table as fast as the cores read it.",
     ]
+
+
+def _cores(core_s: float, left: float) -> str:
+    return f"{math.ceil(core_s / left)} cores" if left > 0 else "not reachable"
 
 
 def report(results: list[dict[str, Any]], tables: dict[str, dict], args: Any) -> str:
@@ -194,15 +200,15 @@ def report(results: list[dict[str, Any]], tables: dict[str, dict], args: Any) ->
         "(JVM start-up included).",
         "",
         "| engine | source layout | `dvc repro` wall (s) | exit | stopped by harness | "
-        "peak RSS of the whole tree (MiB) | scratch repo disk (MiB) |",
-        "|---|---|---:|---:|---|---:|---:|",
+        "peak RSS of the whole tree (MiB) | scratch repo disk (MiB) | load (1 min) start, end |",
+        "|---|---|---:|---:|---|---:|---:|---|",
     ]
     for r in results:
         rep = r["repro"]
         lines.append(
-            f"| {r['engine']} {_engine_detail(r)} | {r.get('layout', '-')} | {rep['wall_s']} | "
+            f"| {(r['engine'] + ' ' + _engine_detail(r)).strip()} | {r.get('layout', '-')} | {rep['wall_s']} | "
             f"{rep['rc']} | {rep['stopped'] or 'no'} | {rep['peak_tree_mib']:,} | "
-            f"{r['disk_mib']:,} |"
+            f"{r['disk_mib']:,} | {', '.join(map(str, rep.get('load_1min', ['-'])))} |"
         )
     lines += ["", *stage_table(results), ""]
     spark = next((r for r in results if r["engine"] == "spark"), None)

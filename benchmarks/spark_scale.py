@@ -65,19 +65,21 @@ def local_reads_directories() -> bool:
     from mlgate.data.ingest import read_table
     from mlgate.errors import DataError
 
-    probe = Path(os.environ.get("TMPDIR", "/tmp")) / f"mlgate-probe-{os.getpid()}"
+    probe = Path(os.environ.get("TMPDIR", "/tmp")) / f"mlgate-probe-{os.getpid()}.parquet"
     try:
         big_data.make(10, probe, layout="dir")
         read_table(probe)
         return True
-    except DataError:
+    except (DataError, OSError, ValueError):
         return False
     finally:
         shutil.rmtree(probe, ignore_errors=True)
 
 
 def input_table(workdir: Path, rows: int, seed: int, layout: str) -> tuple[Path, dict]:
-    name = f"rows-{rows}" + ("" if layout == "dir" else ".parquet")
+    # A dataset directory named *.parquet, as Spark names its own: a reader that goes by the
+    # suffix and one that checks for a directory both recognise it.
+    name = f"rows-{rows}" + (".parquet" if layout == "dir" else "-file.parquet")
     out = workdir / "data" / name
     return out, big_data.make(rows, out, seed=seed, layout=layout)
 
@@ -257,7 +259,9 @@ def run_engine(args: argparse.Namespace, engine: str, table: Path) -> dict[str, 
         shutil.rmtree(times)
     repo = scratch_repo(base / "repo", params, table, times)
     print(f"spark_scale: {engine}, {args.rows:,} rows: dvc repro in {repo.path}", flush=True)
+    load_start = os.getloadavg()[0]
     outcome = repro(repo, log, args.timeout_min * 60, args.max_rss_gib)
+    outcome["load_1min"] = [round(load_start, 1), round(os.getloadavg()[0], 1)]
     stages = stage_results(repo.path, times, outcome, log)
     result = {
         "engine": engine,
