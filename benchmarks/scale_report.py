@@ -205,8 +205,9 @@ def report(results: list[dict[str, Any]], tables: dict[str, dict], args: Any) ->
     ]
     for r in results:
         rep = r["repro"]
+        name = f"{r['engine']} {_engine_detail(r)}".strip()
         lines.append(
-            f"| {(r['engine'] + ' ' + _engine_detail(r)).strip()} | {r.get('layout', '-')} | {rep['wall_s']} | "
+            f"| {name} | {r.get('layout', '-')} | {rep['wall_s']} | "
             f"{rep['rc']} | {rep['stopped'] or 'no'} | {rep['peak_tree_mib']:,} | "
             f"{r['disk_mib']:,} | {', '.join(map(str, rep.get('load_1min', ['-'])))} |"
         )
