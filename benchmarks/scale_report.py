@@ -200,8 +200,9 @@ def report(results: list[dict[str, Any]], tables: dict[str, dict], args: Any) ->
         "(JVM start-up included).",
         "",
         "| engine | source layout | `dvc repro` wall (s) | exit | stopped by harness | "
-        "peak RSS of the whole tree (MiB) | scratch repo disk (MiB) | load (1 min) start, end |",
-        "|---|---|---:|---:|---|---:|---:|---|",
+        "peak RSS of the whole tree (MiB) | scratch repo disk (MiB) | load (1 min) start, end "
+        "| ran at |",
+        "|---|---|---:|---:|---|---:|---:|---|---|",
     ]
     for r in results:
         rep = r["repro"]
@@ -209,7 +210,8 @@ def report(results: list[dict[str, Any]], tables: dict[str, dict], args: Any) ->
         lines.append(
             f"| {name} | {r.get('layout', '-')} | {rep['wall_s']} | "
             f"{rep['rc']} | {rep['stopped'] or 'no'} | {rep['peak_tree_mib']:,} | "
-            f"{r['disk_mib']:,} | {', '.join(map(str, rep.get('load_1min', ['-'])))} |"
+            f"{r['disk_mib']:,} | {', '.join(map(str, rep.get('load_1min', ['-'])))} | "
+            f"{r.get('ran_at', '-')} |"
         )
     lines += ["", *stage_table(results), ""]
     spark = next((r for r in results if r["engine"] == "spark"), None)

@@ -15,7 +15,9 @@ whole run of one engine is bounded by ``--timeout-min`` and the process tree's t
 ``--max-rss-gib`` (the harness kills ``dvc repro``'s process group rather than let the kernel's
 OOM killer pick a victim on a shared machine): both are recorded as the failure point. Results
 per engine are saved to WORKDIR/results-<rows>.json as soon as that engine finishes, so an
-interrupted run keeps what it measured (``--reuse`` takes them instead of rerunning).
+interrupted run keeps what it measured (``--reuse`` takes them instead of rerunning). The
+report shows every engine saved there at this size, each with its date, so the engines can be
+measured by separate invocations (e.g. Spark at 1e8 first, the local attempt after).
 
 Run: .venv/bin/python benchmarks/spark_scale.py --rows 1e7 [--engines local,spark]
        [--workdir /tmp/mlgate-spark-scale] [--timeout-min 60] [--master local[2]]
@@ -272,6 +274,7 @@ def run_engine(args: argparse.Namespace, engine: str, table: Path) -> dict[str, 
         "stages": stages,
         "log": str(log),
         "disk_mib": round(disk_use(repo.path) / 2**20),
+        "ran_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
     print(f"spark_scale: {engine}: {summary_line(result)}", flush=True)
     if not args.keep:
@@ -318,7 +321,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--local-source", choices=("auto", "dir", "file"), default="auto")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--keep", action="store_true", help="keep the scratch repos")
-    parser.add_argument("--reuse", action="store_true", help="reuse saved engine results")
+    parser.add_argument(
+        "--reuse", action="store_true", help="take requested engines already saved, not rerun"
+    )
     args = parser.parse_args(argv)
     args.engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     unknown = set(args.engines) - {"local", "spark"}
@@ -340,19 +345,21 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     args.workdir.mkdir(parents=True, exist_ok=True)
     saved_path = args.workdir / f"results-{args.rows}.json"
-    saved = json.loads(saved_path.read_text()) if saved_path.exists() and args.reuse else {}
+    # Engines measured earlier at this size (another invocation) stay in the report, with
+    # their date: the 1e8 Spark run and the local attempt can then be run one at a time.
+    saved = json.loads(saved_path.read_text()) if saved_path.exists() else {}
     tables: dict[str, dict] = {}
     for engine in args.engines:
         layout = layout_for(engine, args.local_source)
         table, info = input_table(args.workdir, args.rows, args.seed, layout)
         tables[layout] = info
-        if engine in saved:
+        if engine in saved and args.reuse:
             print(f"spark_scale: {engine}: reusing {saved_path}")
             continue
         saved[engine] = run_engine(args, engine, table)
         saved[engine]["layout"] = layout
         saved_path.write_text(json.dumps(saved, indent=1))
-    results = [saved[e] for e in args.engines]
+    results = [saved[e] for e in ("local", "spark") if e in saved]
     record(f"spark_scale_{args.rows}", report(results, tables, args))
 
 
