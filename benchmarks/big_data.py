@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import shutil
 import sys
 import time
@@ -130,7 +131,9 @@ def report(info: dict) -> str:
         [
             "## big_data: the synthetic table as a chunked Parquet dataset",
             "",
-            f"Machine: {machine_line(('numpy', 'pandas', 'pyarrow'))}.",
+            f"Machine: {machine_line(('numpy', 'pandas', 'pyarrow'))}; load average (1, 5, 15 "
+            f"min) at the end {', '.join(f'{x:.1f}' for x in os.getloadavg())}: other jobs "
+            "share the machine, an idle core writes faster.",
             "",
             "| rows | layout | parts | bytes on disk | bytes/row | seconds | rows/s (1 core) |",
             "|---:|---|---:|---:|---:|---:|---:|",
