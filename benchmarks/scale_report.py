@@ -209,7 +209,7 @@ def report(results: list[dict[str, Any]], tables: dict[str, dict], args: Any) ->
         name = f"{r['engine']} {_engine_detail(r)}".strip()
         lines.append(
             f"| {name} | {r.get('layout', '-')} | {rep['wall_s']} | "
-            f"{rep['rc']} | {rep['stopped'] or 'no'} | {rep['peak_tree_mib']:,} | "
+            f"{rep['rc']} | {rep['stopped'] or 'no'} | {rep.get('peak_tree_mib', 0):,} | "
             f"{r['disk_mib']:,} | {', '.join(map(str, rep.get('load_1min', ['-'])))} | "
             f"{r.get('ran_at', '-')} |"
         )

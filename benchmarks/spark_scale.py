@@ -341,9 +341,45 @@ def layout_for(engine: str, choice: str) -> str:
     return "dir" if local_reads_directories() else "file"
 
 
+# Measured at 1e7 rows (local engine): the scratch repo (intermediates, DVC's cache copies,
+# metrics) took 31 B/row beyond the 7.5 B/row table; doubled for Spark's shuffle spill.
+SCRATCH_BYTES_PER_ROW = 60
+TABLE_BYTES_PER_ROW = 7.5
+DISK_RESERVE = 5 * 2**30  # left free for the others sharing the machine
+
+
+def check_disk(args: argparse.Namespace) -> None:
+    """Refuse to start when the estimated need would leave less than the reserve free."""
+    layouts = {layout_for(e, args.local_source) for e in args.engines}
+    # One scratch repo at a time (each is deleted after its engine unless --keep).
+    repos = len(args.engines) if args.keep else 1
+    need = args.rows * (TABLE_BYTES_PER_ROW * len(layouts) + SCRATCH_BYTES_PER_ROW * repos)
+    free = shutil.disk_usage(args.workdir).free
+    print(f"spark_scale: disk estimate {need / 2**30:.1f} GiB, free {free / 2**30:.1f} GiB")
+    if need > free - DISK_RESERVE:
+        sys.exit(
+            f"spark_scale: {args.workdir} has {free / 2**30:.1f} GiB free; this run needs about "
+            f"{need / 2**30:.1f} GiB plus {DISK_RESERVE / 2**30:.0f} GiB kept free"
+        )
+
+
+def harness_failure(args: argparse.Namespace, engine: str, exc: Exception) -> dict[str, Any]:
+    print(f"spark_scale: {engine}: harness error: {exc}", flush=True)
+    return {
+        "engine": engine,
+        "rows": args.rows,
+        "params": {},
+        "repro": {"wall_s": 0, "rc": None, "stopped": f"harness error: {exc}"[:300]},
+        "stages": {},
+        "disk_mib": 0,
+        "ran_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    }
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     args.workdir.mkdir(parents=True, exist_ok=True)
+    check_disk(args)
     saved_path = args.workdir / f"results-{args.rows}.json"
     # Engines measured earlier at this size (another invocation) stay in the report, with
     # their date: the 1e8 Spark run and the local attempt can then be run one at a time.
@@ -356,7 +392,11 @@ def main(argv: list[str] | None = None) -> None:
         if engine in saved and args.reuse:
             print(f"spark_scale: {engine}: reusing {saved_path}")
             continue
-        saved[engine] = run_engine(args, engine, table)
+        try:
+            saved[engine] = run_engine(args, engine, table)
+        except (OSError, subprocess.CalledProcessError, ValueError) as exc:
+            # The harness itself failed (disk full, git): keep the other engine's figures.
+            saved[engine] = harness_failure(args, engine, exc)
         saved[engine]["layout"] = layout
         saved_path.write_text(json.dumps(saved, indent=1))
     results = [saved[e] for e in ("local", "spark") if e in saved]
