@@ -154,6 +154,18 @@ def test_compound_predicates_report_every_bad_condition_at_its_key() -> None:
     message = str(err.value)
     assert message.startswith(f"{WHERE}: 3 problem(s) against the contract contracts/x.yaml:")
     assert all(line in message for line in found)
+    # One problem is one line (a log's `error:` line holds all of it), naming the contract.
+    with pytest.raises(ParamsError) as err:
+        check_slices(
+            parse_slices({"s": slices["mixed"]["all"][2]}, where=WHERE),
+            SCHEMA,
+            contract="contracts/x.yaml",
+            where=WHERE,
+        )
+    assert str(err.value) == (
+        f"{WHERE}.s.not.value: column 'paperless': 'no' is not a value the contract allows "
+        "('Yes', 'No'); did you mean 'No'? (the contract is contracts/x.yaml)"
+    )
 
 
 def test_a_value_repeated_in_one_condition_is_one_line_and_in_two_conditions_two() -> None:

@@ -40,6 +40,8 @@ def check_slices(
 ) -> None:
     """Raise ParamsError listing every problem of ``slices`` against the contract, if any."""
     problems = slice_problems(slices, schema)
+    if len(problems) == 1:  # one line: a log's `error:` line then says all of it
+        raise ParamsError(f"{problems[0]} (the contract is {contract})")
     if problems:
         lines = "\n  ".join(problems)
         raise ParamsError(
