@@ -1,4 +1,7 @@
-"""Stage `evaluate`: score the holdout; overall and per-slice metrics with DeLong CIs; plots."""
+"""Stage `evaluate`: score the holdout; overall and per-slice metrics with DeLong CIs; plots.
+
+The slices are checked against the data contract first (mlgate.slice_contract).
+"""
 
 from __future__ import annotations
 
@@ -42,7 +45,9 @@ def main() -> None:
     # A category or column the contract does not allow selects no row, and an empty slice
     # would be reported as "skipped" instead of refused.
     contract = params.contract.path
-    check_slices(slices, load_contract(contract), contract=contract, where=where)
+    check_slices(
+        slices, load_contract(contract), contract=contract, where=where, target=params.data.target
+    )
     pipeline, meta = load_model(IN_MODEL, IN_META)
     holdout = pd.read_parquet(IN_HOLDOUT)
     y = holdout[params.data.target].to_numpy()

@@ -242,3 +242,18 @@ def test_the_shipped_slices_pass_the_shipped_contract(repo_root: Path) -> None:
     slices = parse_slices(params.evaluate.slices, where=WHERE)
     assert len(slices) >= 5
     assert slice_problems(slices, load_contract(repo_root / params.contract.path)) == []
+
+
+def test_the_target_is_checked_as_the_stage_sees_it_0_or_1() -> None:
+    # The contract reads Churn as Yes/No; validate turns it into 1/0 before any slice.
+    schema = pa.DataFrameSchema(
+        {**CONTRACT, "Churn": pa.Column(str, pa.Check.isin(["No", "Yes"]))}
+    )
+    churners = {"s": cond("Churn", "==", 1)}
+    assert problems(churners, schema) != []  # without the target: the contract's Yes/No
+    parsed = parse_slices(churners, where=WHERE)
+    assert slice_problems(parsed, schema, target="Churn") == []
+    [line] = slice_problems(
+        parse_slices({"s": cond("Churn", "==", "Yes")}, where=WHERE), schema, target="Churn"
+    )
+    assert "'Yes' is not a value the contract allows (0, 1)" in line

@@ -213,5 +213,5 @@ def self_check(
     schema = pa.DataFrameSchema.from_yaml(contract_text)
     spec = load_spec(yaml.safe_load(spec_text), source=spec_path)
     check_spec(spec, schema, contract="the draft")
-    where = "params.yaml: evaluate.slices (drafted)"
+    where = "mlgate init: drafted evaluate.slices"
     check_slices(parse_slices(slices, where=where), schema, contract="the draft", where=where)

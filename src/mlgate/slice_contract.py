@@ -36,10 +36,15 @@ RANGE_OPS = ("==", "in", "<", "<=", ">", ">=")  # the ones an out-of-range numbe
 
 
 def check_slices(
-    slices: Mapping[str, Predicate], schema: pa.DataFrameSchema, *, contract: str, where: str
+    slices: Mapping[str, Predicate],
+    schema: pa.DataFrameSchema,
+    *,
+    contract: str,
+    where: str,
+    target: str | None = None,
 ) -> None:
     """Raise ParamsError listing every problem of ``slices`` against the contract, if any."""
-    problems = slice_problems(slices, schema)
+    problems = slice_problems(slices, schema, target=target)
     if len(problems) == 1:  # one line: a log's `error:` line then says all of it
         raise ParamsError(f"{problems[0]} (the contract is {contract})")
     if problems:
@@ -49,11 +54,20 @@ def check_slices(
         )
 
 
-def slice_problems(slices: Mapping[str, Predicate], schema: pa.DataFrameSchema) -> list[str]:
-    """One line per problem, each starting with the condition's key (its ``where``)."""
+def slice_problems(
+    slices: Mapping[str, Predicate], schema: pa.DataFrameSchema, *, target: str | None = None
+) -> list[str]:
+    """One line per problem, each starting with the condition's key (its ``where``).
+
+    ``target``: the label column, which the contract describes as read (e.g. Yes/No) but the
+    validate stage replaces by 0/1 (data.positive_label) before any slice sees it.
+    """
     columns = [str(c) for c in schema.columns]
     allowed = allowed_values(schema)
     ranges = numeric_ranges(schema)
+    if target in columns:
+        allowed[str(target)] = [0, 1]
+        ranges.pop(str(target), None)
     problems: list[str] = []
     for predicate in slices.values():
         for cond in conditions(predicate):
