@@ -1,6 +1,11 @@
-"""Stage `evaluate`: score the holdout; overall and per-slice metrics with DeLong CIs; plots."""
+"""Stage `evaluate`: score the holdout; overall and per-slice metrics with DeLong CIs; plots.
+
+The slices are checked against the data contract first (mlgate.slice_contract).
+"""
 
 from __future__ import annotations
+
+import sys
 
 import numpy as np
 import pandas as pd
@@ -13,8 +18,13 @@ from mlgate.metrics import UndefinedAucError
 from mlgate.model import load_model
 from mlgate.params import load_params
 from mlgate.scoring import predict_scores
+from mlgate.slice_contract import check_slices
 from mlgate.slices import parse_slices
 from mlgate.stage import run
+
+# pandera (for the contract) imports hypothesis when installed; this stage never synthesises
+# data (see stages/validate.py).
+sys.modules.setdefault("hypothesis", None)
 
 IN_HOLDOUT = paths.HOLDOUT
 IN_MODEL, IN_META = paths.MODEL, paths.MODEL_META
@@ -28,7 +38,16 @@ def main() -> None:
     params = load_params()
     cfg = params.evaluate
     # The prefix reaches parse errors and, through each predicate, errors against the data.
-    slices = parse_slices(cfg.slices, where="params.yaml: evaluate.slices")
+    where = "params.yaml: evaluate.slices"
+    slices = parse_slices(cfg.slices, where=where)
+    from mlgate.data.contract import load_contract  # imports pandera: after the guard above
+
+    # A category or column the contract does not allow selects no row, and an empty slice
+    # would be reported as "skipped" instead of refused.
+    contract = params.contract.path
+    check_slices(
+        slices, load_contract(contract), contract=contract, where=where, target=params.data.target
+    )
     pipeline, meta = load_model(IN_MODEL, IN_META)
     holdout = pd.read_parquet(IN_HOLDOUT)
     y = holdout[params.data.target].to_numpy()

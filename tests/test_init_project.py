@@ -17,7 +17,7 @@ from mlgate.behavioral.contract import check_spec
 from mlgate.cli import main
 from mlgate.data.contract_draft import draft_contract
 from mlgate.data.ingest import read_table
-from mlgate.errors import DataError
+from mlgate.errors import DataError, ParamsError
 from mlgate.init_baseline import MARGIN, Z, _floor
 from mlgate.init_plan import (
     behavioral_spec,
@@ -272,3 +272,33 @@ def test_cross_validated_floors_on_the_training_side(table: tuple[Path, pd.DataF
     assert 0.5 <= base.min_auc < base.auc
     assert set(base.slice_floors) == {"month_to_month"}  # too few rows to evaluate: left out
     assert base.min_slice_auc == min(base.min_auc, base.slice_floors["month_to_month"])
+
+
+def test_drafted_slices_pass_the_drafted_contract(
+    table: tuple[Path, pd.DataFrame], tmp_path: Path
+) -> None:
+    """What `mlgate init` writes must pass the evaluate stage's check of slices (and does
+    not only on the telco columns: a boolean flag and a category with spaces too)."""
+    from mlgate.init_plan import self_check
+    from mlgate.slice_contract import slice_problems
+    from mlgate.slices import parse_slices
+
+    path, frame = table
+    extended = tmp_path / "extended.csv"
+    read_table(path).assign(
+        phone=[i % 3 == 0 for i in range(len(frame))],
+        plan=[("Fiber optic", "DSL", "No internet service")[i % 3] for i in range(len(frame))],
+    ).to_csv(extended, index=False)
+    draft = draft_contract(read_table(extended), id_column="customerID")
+    data = read_table(extended, na_values=draft.na_values)
+    plan = plan_features(data, id_column="customerID", target="Churn")
+    slices = plan_slices(data, plan)
+    assert {"phone_true", "plan_fiber_optic", "seniorcitizen_1"} <= set(slices), slices
+    schema = pa.DataFrameSchema.from_yaml(draft.text)
+    assert slice_problems(parse_slices(slices, where="evaluate.slices"), schema) == []
+    spec_text = behavioral_spec(data, plan, id_column="customerID", source="telco.csv")
+    self_check(draft.text, spec_text, "spec.yaml", slices)
+    # The same check refuses a drafted slice the contract does not allow (a bug guard).
+    slices["plan_fiber_optic"]["value"] = "Fibre optic"
+    with pytest.raises(ParamsError, match=r"drafted evaluate.slices.plan_fiber_optic.value"):
+        self_check(draft.text, spec_text, "spec.yaml", slices)

@@ -197,13 +197,21 @@ def _templates(frame: pd.DataFrame, plan: FeaturePlan) -> str:
     return "\n# ---- templates: confirm, then uncomment (delete the leading '# ')\n" + lines
 
 
-def self_check(contract_text: str, spec_text: str, spec_path: str) -> None:
-    """The drafted spec must load and agree with the drafted contract (a bug otherwise)."""
+def self_check(
+    contract_text: str, spec_text: str, spec_path: str, slices: dict[str, dict[str, Any]]
+) -> None:
+    """The drafted spec and slices must load and agree with the drafted contract, as the
+    behavioral and evaluate stages will check (a bug otherwise)."""
     import pandera.pandas as pa
     import yaml
 
     from mlgate.behavioral import load_spec
     from mlgate.behavioral.contract import check_spec
+    from mlgate.slice_contract import check_slices
+    from mlgate.slices import parse_slices
 
+    schema = pa.DataFrameSchema.from_yaml(contract_text)
     spec = load_spec(yaml.safe_load(spec_text), source=spec_path)
-    check_spec(spec, pa.DataFrameSchema.from_yaml(contract_text), contract="the draft")
+    check_spec(spec, schema, contract="the draft")
+    where = "mlgate init: drafted evaluate.slices"
+    check_slices(parse_slices(slices, where=where), schema, contract="the draft", where=where)

@@ -90,7 +90,7 @@ def init_project(
 
     baseline = _baseline(frame, y, plan, slices, id_column, params)
     spec_text = behavioral_spec(frame, plan, id_column=id_column, source=source.as_posix())
-    self_check(draft.text, spec_text, spec_path)
+    self_check(draft.text, spec_text, spec_path, slices)
 
     # Everything is decided and checked: now act, DVC first (the step most likely to fail).
     source = _place_source(Path(data), root, result, dry_run=False)

@@ -31,7 +31,7 @@ from __future__ import annotations
 import datetime as dt
 import operator
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -317,6 +317,17 @@ def _show_value(value: Any) -> str:
     return repr(value)
 
 
+def conditions(predicate: Predicate) -> Iterator[Condition]:
+    """Every single-column condition of ``predicate``, in declaration order."""
+    if isinstance(predicate, Condition):
+        yield predicate
+    elif isinstance(predicate, AllOf | AnyOf):
+        for part in predicate.parts:
+            yield from conditions(part)
+    elif isinstance(predicate, Not):
+        yield from conditions(predicate.part)
+
+
 def describe_rows(predicate: Predicate | None) -> str:
     """``predicate.describe()``, or ``"all rows"`` when there is no predicate."""
     return "all rows" if predicate is None else predicate.describe()
@@ -329,6 +340,7 @@ __all__ = [
     "Condition",
     "Not",
     "Predicate",
+    "conditions",
     "describe_rows",
     "parse_predicate",
     "parse_slices",

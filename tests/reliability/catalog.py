@@ -405,12 +405,39 @@ def params_cases() -> Iterator[Case]:
         "evaluate",
         {"evaluate.slices.enterprise.column": "is_enterprize"},
         "is_enterprize",
+        "evaluate.slices.enterprise",
+        "did you mean 'is_enterprise'?",
     )
     yield case(
         "slice_value_of_wrong_type",
         "evaluate",
         {"evaluate.slices.new_customers.value": "six"},
         "new_customers",
+    )
+    # A category or number the contract cannot hold selects no row: refused, not "skipped".
+    yield case(
+        "slice_misspelt_category",
+        "evaluate",
+        {"evaluate.slices.contract_multi_year.value": "multi year"},
+        "evaluate.slices.contract_multi_year",
+        "contract_type",
+        "'multi year'",
+        "did you mean 'multi-year'?",
+    )
+    yield case(
+        "slice_value_outside_contract_range",
+        "evaluate",
+        {
+            "evaluate.slices.new_customers": {
+                "column": "tenure_months",
+                "op": "in",
+                "value": [3, 500],
+            }
+        },
+        "evaluate.slices.new_customers",
+        "tenure_months",
+        "500",
+        "[0, 120]",
     )
 
 

@@ -103,6 +103,13 @@ FAILURES: dict[str, tuple[Callable[[Path], None], str, tuple[str, ...], tuple[st
         VALIDATION_REPORT,
     ),
     "behavioral_spec_bomb": (_bomb_spec, "behavioral", (SPEC, "aliases"), ()),
+    # A slice the contract cannot match used to evaluate as "skipped" (exit 0).
+    "slice_misspelt_category": (
+        lambda root: set_params(root, {"evaluate.slices.contract_multi_year.value": "Multi-Year"}),
+        "evaluate",
+        ("params.yaml", "evaluate.slices.contract_multi_year", "did you mean 'multi-year'?"),
+        (),
+    ),
 }
 
 

@@ -13,28 +13,18 @@ where one is close, a did-you-mean.
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from mlgate.behavioral.spec import BehavioralSpec, BehavioralTest
+from mlgate.data.contract_values import allowed_values, column_problem, value_problem
 from mlgate.errors import ParamsError
-from mlgate.slices import AllOf, AnyOf, Condition, Not, Predicate
+from mlgate.slices import Condition, conditions
 
 if TYPE_CHECKING:
     import pandera.pandas as pa
 
 __all__ = ["allowed_values", "check_spec", "spec_problems"]
-
-
-def allowed_values(schema: pa.DataFrameSchema) -> dict[str, list[Any]]:
-    """Column -> the values its ``isin`` check allows (columns without one are absent)."""
-    out: dict[str, list[Any]] = {}
-    for name, column in schema.columns.items():
-        for check in column.checks:
-            if check.name == "isin":
-                out[str(name)] = list(check.statistics.get("allowed_values", []))
-    return out
 
 
 def check_spec(spec: BehavioralSpec, schema: pa.DataFrameSchema, *, contract: str) -> None:
@@ -54,11 +44,9 @@ def spec_problems(spec: BehavioralSpec, schema: pa.DataFrameSchema) -> list[str]
     problems: list[str] = []
     for where, column, value in _spec_values(spec):
         if column not in columns:
-            close = difflib.get_close_matches(column, columns, n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
-            problems.append(f"{where}: column '{column}' is not in the contract{hint}")
+            problems.append(f"{where}: {column_problem(column, columns)}")
         elif value is not _NO_VALUE and value is not None and column in allowed:
-            problem = _value_problem(value, allowed[column])
+            problem = value_problem(value, allowed[column])
             if problem:
                 problems.append(f"{where}: {column} = {value!r} {problem}")
     return list(dict.fromkeys(problems))  # one line per distinct problem, in spec order
@@ -78,7 +66,7 @@ def _spec_values(spec: BehavioralSpec) -> Iterator[tuple[str, str, Any]]:
 def _test_values(test: BehavioralTest) -> Iterator[tuple[str, str, Any]]:
     where = test.where
     if test.rows is not None:
-        for cond in _conditions(test.rows):
+        for cond in conditions(test.rows):
             values = cond.value if isinstance(cond.value, tuple) else (cond.value,)
             for value in values:
                 yield f"{where}: rows", cond.column, _category(cond, value)
@@ -104,34 +92,3 @@ def _category(cond: Condition, value: Any) -> Any:
     # Only equality and membership name categories; `<` on a category column is not a value
     # the data must hold, and the null tests name none.
     return value if cond.op in ("==", "!=", "in", "not_in") else _NO_VALUE
-
-
-def _conditions(predicate: Predicate) -> Iterator[Condition]:
-    if isinstance(predicate, Condition):
-        yield predicate
-    elif isinstance(predicate, AllOf | AnyOf):
-        for part in predicate.parts:
-            yield from _conditions(part)
-    elif isinstance(predicate, Not):
-        yield from _conditions(predicate.part)
-
-
-def _value_problem(value: Any, allowed: list[Any]) -> str | None:
-    if any(_same(value, a) for a in allowed):
-        return None
-    texts = [str(a) for a in allowed]
-    close = difflib.get_close_matches(str(value), texts, n=1, cutoff=0.6)
-    folded = [t for t in texts if t.casefold() == str(value).casefold()]
-    guess = folded[0] if folded else close[0] if close else None
-    hint = f"; did you mean {guess!r}?" if guess is not None else ""
-    shown = ", ".join(repr(a) for a in allowed[:10]) + (", ..." if len(allowed) > 10 else "")
-    return f"is not a value the contract allows ({shown}){hint}"
-
-
-def _same(value: Any, allowed: Any) -> bool:
-    if isinstance(value, bool) or isinstance(allowed, bool):
-        return value is allowed or str(value) == str(allowed)
-    if isinstance(value, Mapping):
-        return False
-    # YAML may read a category such as 1 as an int where the contract holds "1" (or back).
-    return value == allowed or str(value) == str(allowed)
