@@ -20,6 +20,7 @@ MLGATE = Path(sys.executable).parent / "mlgate"
 COMMANDS = [
     ["check"],
     ["report"],
+    ["exp"],
     ["promote"],
     ["rollback"],
     ["status"],
