@@ -71,7 +71,7 @@ def test_rows_keep_the_headline_and_what_each_experiment_changed() -> None:
         "0",
         "0.8737 [0.8597, 0.8784]",
         "+0.0046 [+0.0027, +0.0066]",
-        "train.estimator=logistic_regression, gate.min_delta=0.0",
+        "train.estimator = logistic_regression, gate.min_delta = 0.0",
     )
     assert cells(found["main"])[3:5] == ("0.8691 [0.8597, 0.8784]", "—")
     # A failed experiment: no numbers, and why.
@@ -87,7 +87,7 @@ def test_a_param_the_experiment_removed_is_named() -> None:
         "seed"
     ]
     changed = cells(rows(show)[2])[-1]
-    assert "train.seed=(removed)" in changed
+    assert "train.seed = (removed)" in changed
 
 
 def test_the_table_fits_120_columns_with_many_changed_params(

@@ -117,7 +117,8 @@ def _value(value: Any) -> str:
 
 def cells(row: ExpRow) -> tuple[str, ...]:
     """The row as the text of each HEADERS column."""
-    changed = ", ".join(f"{k}={_value(v)}" for k, v in row.changed.items())
+    # Spaces around "=": a narrow column wraps there, not inside a name or a value.
+    changed = ", ".join(f"{k} = {_value(v)}" for k, v in row.changed.items())
     if row.summary is None:
         why = f"(no {SUMMARY}" + (f": {row.error})" if row.error else ")")
         return (row.label, MISSING, MISSING, MISSING, MISSING, f"{why} {changed}".strip())
