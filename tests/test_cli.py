@@ -20,6 +20,7 @@ MLGATE = Path(sys.executable).parent / "mlgate"
 COMMANDS = [
     ["check"],
     ["report"],
+    ["exp"],
     ["promote"],
     ["rollback"],
     ["status"],
@@ -270,6 +271,49 @@ def test_report_renders_markdown_tables(
     text = capsys.readouterr().out
     assert "Decision: REJECT" in text and "auc_improvement" in text
     assert "|---|" not in text  # rendered as a table, not echoed raw
+
+
+WIDE_REPORT = (
+    "# mlgate report\n\n"
+    "| test | type | expectation | rows tested | failures | failure rate | allowed | result |\n"
+    "|---|---|---|---|---|---|---|---|\n"
+    "| new_monthly_many_tickets_is_risky | MFT | A brand-new monthly customer who keeps "
+    "calling support is a churn risk. | 6 | 0 | 0.00% | 0.00% | pass |\n"
+)
+
+
+@pytest.mark.parametrize(("columns", "width"), [(None, 120), ("100", 100)])
+def test_piped_report_is_not_wrapped_one_word_per_line(
+    tmp_path: Path, columns: str | None, width: int
+) -> None:
+    # Piped (CI logs, `mlgate report | less`): rich alone used 80 columns and wrapped this
+    # table's expectation one word per line ("A", "brand-n…", "monthly", ...).
+    report = tmp_path / "report.md"
+    report.write_text(WIDE_REPORT)
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    if columns is not None:
+        env["COLUMNS"] = columns
+    proc = subprocess.run(
+        [str(MLGATE), "report", "--path", str(report)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    lines = proc.stdout.splitlines()
+    assert max(len(line) for line in lines) == width
+    if columns is None:  # 80 columns left one to three words per line of the expectation
+        assert any("A brand-new monthly customer" in line for line in lines), proc.stdout
+
+
+def test_a_terminal_keeps_rich_s_own_width() -> None:
+    from mlgate.cli.console import PIPE_WIDTH, output_width
+
+    assert output_width({"COLUMNS": "90"}, is_terminal=True) is None  # rich follows resizes
+    assert output_width({}, is_terminal=False) == PIPE_WIDTH
+    assert output_width({"COLUMNS": "90"}, is_terminal=False) == 90
+    assert output_width({"COLUMNS": "wide"}, is_terminal=False) == PIPE_WIDTH
+    assert output_width({"COLUMNS": "0"}, is_terminal=False) == PIPE_WIDTH
 
 
 # --------------------------------------------------------------------------- data

@@ -17,7 +17,9 @@ from mlgate.gate.compare import ChampionEvidence, Comparison, SliceComparison, c
 from mlgate.gate.decision import decide
 from mlgate.gate.statistics import (
     Z_POWER,
+    SliceTest,
     show_vs,
+    show_vs_sig,
     slice_tests,
     spent_alpha,
     superiority,
@@ -323,6 +325,46 @@ def test_show_vs_prints_enough_digits_to_see_the_difference():
     assert show_vs(0.74, 0.74) == ("0.7400", "0.7400")
     assert show_vs(0.7399999999, 0.74) == ("0.7399999999", "0.7400000000")
     assert show_vs(math.inf, 0.74) == ("inf", "0.7400")
+
+
+def test_show_vs_sig_prints_enough_significant_digits_to_see_the_difference():
+    assert show_vs_sig(0.0500004, 0.05) == ("0.0500004", "0.05")
+    assert show_vs_sig(0.05, 0.05) == ("0.05", "0.05")
+    assert show_vs_sig(0.0123, 0.05) == ("0.0123", "0.05")
+    assert show_vs_sig(1e-12, 0.05) == ("1e-12", "0.05")
+    assert show_vs_sig(math.nan, 0.05) == ("nan", "0.05")
+
+
+def _slice_test(p_holm: float | None, mdd: float = 0.05) -> SliceTest:
+    return SliceTest(
+        diff=-0.05, std_error=0.01, planning_se=0.01, p_value=0.02, p_holm=p_holm,
+        may_block=p_holm is not None, blocks=p_holm is not None and p_holm <= 0.05,
+        level=0.05, min_detectable_drop=mdd, power_at_twice_margin=0.8,
+    )  # fmt: skip
+
+
+def test_slice_regression_reasons_show_the_digits_that_decide():
+    from mlgate.gate.slice_rules import slice_regression_checks
+
+    rules = GateParams(non_inferiority={}, slice_alpha=0.05, slice_margin=0.03)
+    # Holm p a hair above alpha: the slice does not block, and the reason shows why.
+    (above,) = slice_regression_checks(rules, {"s": _slice_test(0.0500004)})
+    assert above.passed is True
+    assert "Holm-adjusted 0.0500004 > alpha 0.05;" in above.reason
+    (at,) = slice_regression_checks(rules, {"s": _slice_test(0.05)})
+    assert at.passed is False and "Holm-adjusted 0.05 <= alpha 0.05;" in at.reason
+    # Reported only: its detectable drop a hair above 2 x margin.
+    (small,) = slice_regression_checks(rules, {"s": _slice_test(None, mdd=0.0600004)})
+    assert "detectable drop 0.0600004 > 2 x margin 0.0600000" in small.reason
+
+
+def test_superiority_reason_shows_p_against_alpha_with_the_digits_that_differ():
+    rules = GateParams(non_inferiority={}, min_delta=0.0, superiority_alpha=0.025)
+    # z = 1.959963 gives a one-sided p a hair below 0.025.
+    sup = check(run(rules, paired(0.01959964, 0.01)), "auc_superiority")
+    p_text = sup["reason"].split("one-sided p ")[1].split(" vs alpha")[0]
+    assert p_text != "0.025" and float(p_text) == pytest.approx(0.025, abs=1e-6)
+    assert "vs alpha 0.025" in sup["reason"]
 
 
 # --------------------------------------------------------------------------- other bounds

@@ -463,3 +463,23 @@ def test_failed_value_is_printed_with_enough_digits_to_see_it_fail() -> None:
     section = _section(build_report(inputs, plots=ALL_PLOTS), "Decision")
     line = next(x for x in section.splitlines() if "`holdout_auc_floor`" in x)
     assert line.endswith("| 0.73996 | 0.74000 |")
+
+
+def test_a_failed_slice_floor_and_holm_p_show_the_digits_that_decide() -> None:
+    # The slice table printed "0.7400" for a CI upper bound of 0.73996 and "fail" beside a
+    # floor of 0.74; and a Holm p of 0.0500004 as "0.05" against alpha 0.05.
+    inputs = _inputs()
+    checks = inputs["gate"]["checks"]
+    floor = next(c for c in checks if c["name"] == "slice_auc_floor[monthly]")
+    floor.update(passed=False, threshold=0.74)
+    inputs["slices"]["slices"]["monthly"].update(roc_auc=0.70, roc_auc_ci_high=0.73996)
+    regression = next(c for c in checks if c["name"] == "slice_regression[monthly]")
+    regression.update(passed=True)
+    regression["details"].update(p_holm=0.0500004, alpha=0.05)
+    section = _section(build_report(inputs, plots=ALL_PLOTS), "Slices")
+    monthly = next(line for line in section.splitlines() if line.startswith("| `monthly`"))
+    assert ", 0.73996]" in monthly and "❌ fail" in monthly
+    assert "✅ pass (p_Holm 0.0500004 vs alpha 0.05)" in monthly
+    # A passed floor keeps the usual 4 decimals.
+    smb = next(line for line in section.splitlines() if line.startswith("| `smb`"))
+    assert "[0.8200, 0.8800]" in smb

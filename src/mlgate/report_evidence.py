@@ -15,8 +15,10 @@ from mlgate.report_format import (
     _lower_is_better,
     _missing,
     _num,
+    _num_vs,
     _ok,
     _p,
+    _p_vs,
     _signed,
     _table,
 )
@@ -145,11 +147,12 @@ def _promotion_rule(comparison: Mapping[str, Any]) -> list[str]:
         return []
     alpha, power = sup.get("alpha_used"), sup.get("power")
     level = f"{1 - alpha:.4g}" if isinstance(alpha, float) and _is_number(alpha) else "?"
+    p_text, alpha_text = _p_vs(sup.get("p_value"), alpha)
     return [
         f"**Rule:** {_esc(sup.get('rule', '?'))}. Paired SE of the delta "
         f"{_num(sup.get('std_error'), 5)}; one-sided {level} lower bound "
-        f"{_signed(sup.get('lower_bound'))}; one-sided p {_p(sup.get('p_value'))} "
-        f"({_esc(sup.get('p_value_sidedness', ''))}) vs alpha {_p(alpha)}; min_delta "
+        f"{_signed(sup.get('lower_bound'))}; one-sided p {p_text} "
+        f"({_esc(sup.get('p_value_sidedness', ''))}) vs alpha {alpha_text}; min_delta "
         f"{_num(sup.get('min_delta'))}. Gain this holdout detects with "
         f"{f'{power:.0%}' if _is_number(power) else '?'} power: "
         f"{_signed(sup.get('min_detectable_gain'))}.",
@@ -165,7 +168,9 @@ def _regression_cell(check: dict[str, Any] | None) -> str:
         return _ok(check.get("passed"))
     if details.get("may_block") is False:
         return "reported only (too small)"
-    return f"{_ok(check.get('passed'))} (p_Holm {_p(details.get('p_holm'))})"
+    p_holm, alpha = _p_vs(details.get("p_holm"), details.get("alpha"))
+    versus = f" vs alpha {alpha}" if _is_number(details.get("alpha")) else ""
+    return f"{_ok(check.get('passed'))} (p_Holm {p_holm}{versus})"
 
 
 def _checks_by_item(gate: Any, rule: str) -> dict[str, dict[str, Any]]:
@@ -231,14 +236,21 @@ def _slice_row(
         _esc(entry.get("predicate", "")),
         _num(entry.get("n")),
         _num(entry.get("n_positive")),
-        f"{_num(entry.get('roc_auc'))} "
-        f"{_ci(entry.get('roc_auc_ci_low'), entry.get('roc_auc_ci_high'))}",
+        f"{_num(entry.get('roc_auc'))} {_slice_ci(entry, floor)}",
         _num(pair.get("auc_champion")),
         _signed(pair.get("auc_delta")),
         _num(pair.get("min_detectable_drop")),
         _ok(floor.get("passed")) if floor else "—",
         _regression_cell(regression),
     ]
+
+
+def _slice_ci(entry: Mapping[str, Any], floor: dict[str, Any] | None) -> str:
+    """The CI; a failed floor's upper bound with the digits that show it below the floor."""
+    low, high = entry.get("roc_auc_ci_low"), entry.get("roc_auc_ci_high")
+    if floor and floor.get("passed") is False and _is_number(high):
+        return f"[{_num(low)}, {_num_vs(high, floor.get('threshold'))[0]}]"
+    return _ci(low, high)
 
 
 def _slice_table(rows: list[list[str]]) -> list[str]:

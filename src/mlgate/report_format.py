@@ -43,6 +43,16 @@ def _num_vs(value: Any, bound: Any) -> tuple[str, str]:
     return _num(value), _num(bound)
 
 
+def _p_vs(value: Any, bound: Any) -> tuple[str, str]:
+    """A p-value and its alpha in significant digits that tell them apart (0.0500004 vs 0.05)."""
+    if _is_number(value) and _is_number(bound):
+        digits = 3
+        while digits < 17 and value != bound and f"{value:.{digits}g}" == f"{bound:.{digits}g}":
+            digits += 1
+        return f"{value:.{digits}g}", f"{bound:.{digits}g}"
+    return _p(value), _p(bound)
+
+
 def _signed(value: Any, digits: int = 4) -> str:
     if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
         return f"{value:+.{digits}f}"

@@ -3,7 +3,8 @@
 Every MlgateError becomes its message on stderr and its exit code (a rejection or refusal
 exits 1, a missing or invalid input 2), never a traceback: those are for mlgate's own bugs.
 Commands live by concern in :mod:`mlgate.cli.decision`, :mod:`mlgate.cli.registry`,
-:mod:`mlgate.cli.serving` and :mod:`mlgate.cli.data`, each beside its parser.
+:mod:`mlgate.cli.serving`, :mod:`mlgate.cli.data` and :mod:`mlgate.cli.experiments`, each
+beside its parser.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Sequence
 from mlgate import log
 from mlgate.cli.data import add_contract_parser, add_init_parser, add_validate_parser
 from mlgate.cli.decision import add_check_parser, add_report_parser
+from mlgate.cli.experiments import add_exp_parser
 from mlgate.cli.registry import add_promote_parser, add_rollback_parser, add_status_parser
 from mlgate.cli.serving import (
     add_requests_parser,
@@ -48,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
 COMMANDS = (
     add_check_parser,
     add_report_parser,
+    add_exp_parser,
     add_promote_parser,
     add_rollback_parser,
     add_status_parser,

@@ -11,7 +11,7 @@ from mlgate.gate.checks import Check, Missing
 from mlgate.gate.compare import ChampionEvidence, Comparison
 from mlgate.gate.floors import auc_value
 from mlgate.gate.slice_rules import slice_regression_checks, slice_results
-from mlgate.gate.statistics import POWER, show_vs, superiority
+from mlgate.gate.statistics import POWER, show_vs, show_vs_sig, superiority
 from mlgate.metrics import PairedAucResult
 from mlgate.params import GateParams
 
@@ -93,13 +93,14 @@ def _improvement_checks(rules: GateParams, p: PairedAucResult, alpha: float) -> 
     ]
     if rules.require_superiority:
         low, zero = show_vs(d["lower_bound"], 0.0)
+        p_one, alpha_text = show_vs_sig(d["p_value"], alpha)
         checks.append(
             Check(
                 "auc_superiority",
                 d["shown"],
                 f"superiority: one-sided {1 - alpha:.4g} lower bound of the delta {low} "
-                f"{'>' if d['shown'] else '<='} {zero} (one-sided p {d['p_value']:.3g} vs alpha "
-                f"{alpha:.4g}, H0: delta <= 0; two-sided p {p.p_value:.3g}); {se_text}",
+                f"{'>' if d['shown'] else '<='} {zero} (one-sided p {p_one} vs alpha "
+                f"{alpha_text}, H0: delta <= 0; two-sided p {p.p_value:.3g}); {se_text}",
                 d["lower_bound"],
                 0.0,
                 details=d,

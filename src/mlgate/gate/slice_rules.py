@@ -8,7 +8,7 @@ from typing import Any
 
 from mlgate.gate.checks import Check
 from mlgate.gate.compare import SliceComparison
-from mlgate.gate.statistics import POWER, SliceTest, slice_tests
+from mlgate.gate.statistics import POWER, SliceTest, show_vs, show_vs_sig, slice_tests
 from mlgate.params import GateParams
 
 
@@ -56,16 +56,19 @@ def slice_regression_checks(rules: GateParams, tests: Mapping[str, SliceTest]) -
         )
         if t.may_block:
             assert t.p_holm is not None
+            # The compared numbers with the digits that tell them apart (0.0500004 vs 0.05).
+            holm, alpha = show_vs_sig(t.p_holm, rules.slice_alpha)
             reason = (
                 f"slice '{name}' delta {t.diff:+.4f} (paired SE {t.std_error:.4f}); one-sided p "
                 f"(H0: drop <= {rules.slice_margin}) {t.p_value:.3g}, Holm-adjusted "
-                f"{t.p_holm:.3g} {'<=' if t.blocks else '>'} alpha {rules.slice_alpha}; {detect}"
+                f"{holm} {'<=' if t.blocks else '>'} alpha {alpha}; {detect}"
             )
         else:
+            drop, twice = show_vs(t.min_detectable_drop, 2 * rules.slice_margin)
             reason = (
                 f"slice '{name}' reported only (delta {t.diff:+.4f}, one-sided p "
-                f"{t.p_value:.3g}): {detect}, short of 2 x margin {2 * rules.slice_margin:.4g}; "
-                "its floor still applies"
+                f"{t.p_value:.3g}): its detectable drop {drop} > 2 x margin {twice} "
+                f"({detect}); its floor still applies"
             )
         checks.append(
             Check(

@@ -181,3 +181,14 @@ def show_vs(value: float, bound: float, digits: int = 4) -> tuple[str, str]:
         while digits < 17 and value != bound and f"{value:.{digits}f}" == f"{bound:.{digits}f}":
             digits += 1
     return f"{value:.{digits}f}", f"{bound:.{digits}f}"
+
+
+def show_vs_sig(value: float, bound: float, digits: int = 3) -> tuple[str, str]:
+    """:func:`show_vs` in significant digits, for p-values against alpha.
+
+    A Holm p of 0.0500004 against alpha 0.05 reads ``0.0500004 vs 0.05``, never ``0.05 vs 0.05``.
+    """
+    if math.isfinite(value) and math.isfinite(bound):
+        while digits < 17 and value != bound and f"{value:.{digits}g}" == f"{bound:.{digits}g}":
+            digits += 1
+    return f"{value:.{digits}g}", f"{bound:.{digits}g}"
