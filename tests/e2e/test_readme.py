@@ -276,7 +276,16 @@ def test_readme_blocks_run_in_order(tmp_path: Path) -> None:
         assert not missing, f"expected output missing: {missing}\n{shown}"
     print("\n".join(f"{seconds:6.1f} s  {name}" for name, seconds in timings))
 
-    # Section 7's effects that its output does not show.
+    # Section 7's effects that its output does not show (section 8 ran after it, in the same
+    # clone, but wrote none of these files).
     assert _port_free(PORT), "the server outlived the README's `kill`"
     lines = (repo.path / "requests.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(lines) == 500 and "churned" not in json.loads(lines[0])["body"]
+    shadow = repo.metrics("shadow")
+    assert shadow["evidence"] is True and shadow["n_records_compared"] == 500
+    # `champion` is the GTO prod holder (v0.0.1 after the rollback), not the champion/ folder.
+    assert shadow["models"]["champion"]["registry_version"] == "v0.0.1"
+    assert shadow["models"]["champion"]["source"] == "champion"
+    assert (repo.path / "champion").is_dir()
+    canary = repo.metrics("canary")
+    assert canary["decision"] == "completed" and canary["final_share"] == 1.0
