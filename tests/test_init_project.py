@@ -302,3 +302,62 @@ def test_drafted_slices_pass_the_drafted_contract(
     slices["plan_fiber_optic"]["value"] = "Fibre optic"
     with pytest.raises(ParamsError, match=r"drafted evaluate.slices.plan_fiber_optic.value"):
         self_check(draft.text, spec_text, "spec.yaml", slices)
+
+
+def _block_style(path: Path) -> None:
+    """Rewrite params.yaml with every list in block style, as `dvc exp run -S` leaves it."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    ruamel = YAML()
+    doc = ruamel.load(path.read_text(encoding="utf-8"))
+
+    def walk(node: object) -> None:
+        if isinstance(node, CommentedSeq):
+            node.fa.set_block_style()
+        if isinstance(node, CommentedMap | CommentedSeq):
+            for child in node.values() if isinstance(node, CommentedMap) else node:
+                walk(child)
+
+    walk(doc["features"])
+    with path.open("w", encoding="utf-8") as handle:
+        ruamel.dump(doc, handle)
+
+
+def test_init_after_dvc_exp_rewrote_params_in_block_style(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, repo_root: Path
+) -> None:
+    """ruamel 0.19 wrote ``date_reference: cyclical_parts:`` (corrupt YAML) when a ``[]``
+    replaced a block list before a null value: README section 8 run after sections 3-4."""
+    import shutil
+    import subprocess
+
+    root = tmp_path / "repo"
+    root.mkdir()
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    dvc = Path(sys.executable).parent / "dvc"
+    subprocess.run([str(dvc), "init", "-q"], cwd=root, check=True)
+    for name in ("params.yaml", "dvc.yaml"):
+        shutil.copy(repo_root / name, root / name)
+    _block_style(root / "params.yaml")
+    assert "  cyclical_dates:\n  - signup_date\n" in (root / "params.yaml").read_text("utf-8")
+    make_table(n=400).to_csv(tmp_path / "export.csv", index=False)
+    monkeypatch.chdir(root)
+    code = main(["init", "--data", str(tmp_path / "export.csv"), "--target", "Churn",
+                 "--id-column", "customerID"])  # fmt: skip
+    assert code == 0
+    features = yaml.safe_load((root / "params.yaml").read_text(encoding="utf-8"))["features"]
+    assert features["cyclical_dates"] == [] and features["days_since_dates"] == []
+    assert features["date_reference"] is None  # no date features: no reference date
+    assert features["cyclical_parts"] == ["month", "dayofweek"]
+
+
+def test_init_never_writes_params_that_do_not_read_back(tmp_path: Path) -> None:
+    from mlgate.errors import ParamsError
+    from mlgate.init_project import _check_reads_back
+
+    _check_reads_back(tmp_path / "params.yaml", "a:\n  b: []\n  c:\n", {"a": {"b": [], "c": None}})
+    with pytest.raises(ParamsError, match=r"params\.yaml: .*would not read back.*nothing was"):
+        _check_reads_back(tmp_path / "params.yaml", "a:\n  b: []\n  c: d:\n", {"a": {}})
+    with pytest.raises(ParamsError, match="would not read back"):
+        _check_reads_back(tmp_path / "params.yaml", "a: 1\n", {"a": 2})

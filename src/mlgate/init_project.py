@@ -44,6 +44,7 @@ from mlgate.init_plan import (
     plan_slices,
     self_check,
 )
+from mlgate.io import write_text
 from mlgate.repo import git
 
 SYNTHETIC_SOURCE = paths.SYNTHETIC
@@ -91,13 +92,7 @@ def init_project(
     baseline = _baseline(frame, y, plan, slices, id_column, params)
     spec_text = behavioral_spec(frame, plan, id_column=id_column, source=source.as_posix())
     self_check(draft.text, spec_text, spec_path, slices)
-
-    # Everything is decided and checked: now act, DVC first (the step most likely to fail).
-    source = _place_source(Path(data), root, result, dry_run=False)
-    _dvc_add(source, root, result)
-    _write(root / contract_path, draft.text, result)
-    _write(root / spec_path, spec_text, result)
-    _update_params(
+    params_text = _updated_params(
         root / paths.PARAMS,
         source=source.as_posix(),
         id_column=id_column,
@@ -111,6 +106,13 @@ def init_project(
         baseline=baseline,
         artifact=f"{name}-model",
     )
+
+    # Everything is decided and checked: now act, DVC first (the step most likely to fail).
+    source = _place_source(Path(data), root, result, dry_run=False)
+    _dvc_add(source, root, result)
+    _write(root / contract_path, draft.text, result)
+    _write(root / spec_path, spec_text, result)
+    write_text(root / paths.PARAMS, params_text)
     result.written.append("params.yaml (updated)")
     _explain(result, frame, y, label, plan, slices, baseline, draft.na_values, contract_path)
     return result
@@ -207,8 +209,6 @@ def _refuse_overwrites(root: Path, paths: list[str], force: bool) -> None:
 
 
 def _write(path: Path, text: str, result: InitResult) -> None:
-    from mlgate.io import write_text
-
     write_text(path, text)
     result.written.append(str(path.relative_to(Path.cwd())))
 
@@ -294,7 +294,8 @@ def _baseline(
 # --------------------------------------------------------------------------- params.yaml
 
 
-def _update_params(path: Path, **values: Any) -> None:
+def _updated_params(path: Path, **values: Any) -> str:
+    """params.yaml's new text, refused unless it reads back as the values set."""
     from ruamel.yaml import YAML
     from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
@@ -332,11 +333,50 @@ def _update_params(path: Path, **values: Any) -> None:
     gate["champion"]["artifact"] = values["artifact"]
     from io import StringIO
 
+    _values_on_the_key_line(doc)
     buffer = StringIO()
     yaml.dump(doc, buffer)
-    from mlgate.io import write_text
+    _check_reads_back(path, buffer.getvalue(), doc)
+    return buffer.getvalue()
 
-    write_text(path, buffer.getvalue())
+
+def _values_on_the_key_line(node: Any) -> None:
+    """Forget "a block value follows" for keys whose new value is written on the key's line.
+
+    A commented key whose value was a block list (``dvc exp run -S`` rewrites params.yaml in
+    that style) keeps an empty "comments before the value" slot; with ``[]`` or a scalar as the
+    new value, ruamel 0.19 then drops the line break after the next key
+    (``cyclical_dates: -`` or ``date_reference: cyclical_parts:``): a corrupt params.yaml.
+    """
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    if isinstance(node, CommentedSeq):
+        for child in node:
+            _values_on_the_key_line(child)
+    if not isinstance(node, CommentedMap):
+        return
+    for key, value in node.items():
+        slots = node.ca.items.get(key)
+        inline = not isinstance(value, list | dict) or not value
+        if inline and slots is not None and len(slots) > 3 and slots[3] == []:
+            slots[3] = None
+        _values_on_the_key_line(value)
+
+
+def _check_reads_back(path: Path, text: str, doc: Any) -> None:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        same = YAML(typ="safe", pure=True).load(text) == doc
+    except YAMLError:
+        same = False
+    if not same:
+        raise ParamsError(
+            f"{path}: the updated params.yaml would not read back as the values mlgate init "
+            "set (a YAML writer problem); nothing was written. Set the keys by hand or "
+            "report this."
+        )
 
 
 # --------------------------------------------------------------------------- the summary
