@@ -12,7 +12,13 @@ import pytest
 import yaml
 
 from mlgate.errors import GateError
-from mlgate.serving.canary import CanaryGuards, canary_markdown, registry_rollback, run_canary
+from mlgate.serving.canary import (
+    MIN_LATENCY_PAIRS,
+    CanaryGuards,
+    canary_markdown,
+    registry_rollback,
+    run_canary,
+)
 from mlgate.serving.client import InProcessBackend, dumps_body
 from mlgate.serving.service import Reply, ScoringService
 
@@ -150,7 +156,7 @@ def test_error_and_latency_breaches(
         rollback=Recorder(),
     )
     assert result["decision"] == "rolled_back"
-    assert guard in {b["guard"] for b in result["timeline"][0]["breaches"]}
+    assert guard in {b["guard"] for b in result["timeline"][-1]["breaches"]}
 
 
 class Fixed:
@@ -353,3 +359,47 @@ def test_canary_command_rolls_back_a_bad_candidate(tmp_path: Path, registry_repo
     assert written["models"]["candidate"]["registry_version"] == "v0.0.2"
     assert written["champion"]["n_ok"] == 30 and written["candidate"]["latency_ms"]["n"] > 0
     assert (tmp_path / "shadow.md").read_text().startswith("## Shadow replay")
+
+
+class OneSlowReply:
+    """Replies in ``ms``, except the ``slow_call``-th call, which takes ``slow_ms``."""
+
+    def __init__(self, ms: float, slow_call: int, slow_ms: float) -> None:
+        self.ms, self.slow_call, self.slow_ms = ms, slow_call, slow_ms
+        self.calls, self.name = 0, "one-slow"
+
+    def call(self, body: bytes) -> Reply:
+        self.calls += 1
+        ms = self.slow_ms if self.calls == self.slow_call else self.ms
+        return Reply(200, {"probabilities": [0.3]}, ms)
+
+
+def test_one_slow_reply_in_a_small_step_does_not_roll_back(bodies: list[bytes]) -> None:
+    """At 5% a step holds ~10 pairs, whose p95 is about their maximum: one slow reply made the
+    ratio 2.84 and rolled a healthy candidate back. The ratio is judged on pooled pairs."""
+    candidate = OneSlowReply(10.0, slow_call=1, slow_ms=100.0)
+    result = run_canary(
+        bodies, Fixed(10.0), candidate, steps=(0.05, 0.25, 1.0), requests_per_step=200
+    )
+    first = result["timeline"][0]
+    assert first["latency_pairs"] < MIN_LATENCY_PAIRS and not first["latency_judged"]
+    assert first["p95_ratio"] > 2.0  # what the old per-step rule rolled back on
+    assert result["decision"] == "completed", [t["breaches"] for t in result["timeline"]]
+
+
+def test_a_slow_candidate_is_judged_once_enough_pairs_exist(bodies: list[bytes]) -> None:
+    result = run_canary(
+        bodies, Fixed(10.0), Fixed(30.0), steps=(0.05, 0.25, 1.0), requests_per_step=200
+    )
+    assert result["decision"] == "rolled_back"
+    stopped = result["timeline"][-1]
+    assert stopped["latency_judged"] and stopped["latency_pairs"] >= MIN_LATENCY_PAIRS
+    assert [b["guard"] for b in stopped["breaches"]] == ["p95_ratio"]
+    assert all(not t["latency_judged"] for t in result["timeline"][:-1])
+
+
+def test_the_last_step_judges_latency_on_few_pairs(bodies: list[bytes]) -> None:
+    """Fewer than MIN_LATENCY_PAIRS pairs in all: the last step still judges (no free pass)."""
+    result = run_canary(bodies, Fixed(10.0), Fixed(30.0), steps=(1.0,), requests_per_step=5)
+    assert result["timeline"][0]["latency_pairs"] == 5
+    assert result["decision"] == "rolled_back"

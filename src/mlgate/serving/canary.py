@@ -8,9 +8,11 @@ guards are checked on the candidate's requests of that step:
 
 * error rate: candidate 5xx and transport failures, and 4xx on requests the champion scored
   (a candidate refusing traffic the champion takes is failing, not validating);
-* p95 latency relative to the champion in the same step: the candidate's p95 over the
-  champion's p95 on the mirrored requests (a loaded machine slows both, so the ratio holds);
-  an absolute p95 bound is optional (``max_p95_ms``, None = off);
+* p95 latency relative to the champion: the candidate's p95 over the champion's p95 on the
+  same mirrored requests (a loaded machine slows both, so the ratio holds), pooled over the
+  steps so far and judged once at least MIN_LATENCY_PAIRS pairs exist (or at the last step):
+  at 5% of 200 requests a step holds ~10 pairs, whose p95 is their maximum, so one slow reply
+  rolled back a healthy candidate. An absolute p95 bound is optional (``max_p95_ms``);
 * score shift: |mean candidate score - mean champion score| on the same records.
 
 The first breach stops the rollout: traffic returns to the champion at once and ``rollback``
@@ -38,6 +40,9 @@ from mlgate.errors import GateError
 from mlgate.serving.client import Backend, latency_summary
 from mlgate.serving.service import Reply
 
+# Below 20 samples the p95 (numpy's linear interpolation) leans on the largest sample alone.
+MIN_LATENCY_PAIRS = 20
+
 __all__ = ["CanaryGuards", "canary_markdown", "registry_rollback", "run_canary"]
 
 
@@ -45,7 +50,8 @@ __all__ = ["CanaryGuards", "canary_markdown", "registry_rollback", "run_canary"]
 class CanaryGuards:
     max_error_rate: float = 0.01
     # 2.0: the same model as candidate and champion, 15 default canaries on a loaded 2-core
-    # machine, gave a worst-step ratio of 0.90-1.56 (p95 over ~10 requests at 5% is noisy);
+    # machine, gave a worst-step ratio of 0.90-1.56 with the p95 of ~10 requests at 5% (now
+    # pooled over steps from MIN_LATENCY_PAIRS pairs, which is less noisy);
     # a candidate twice as slow as the champion on the same requests is a real regression.
     max_p95_ratio: float = 2.0
     max_score_shift: float = 0.05
@@ -88,19 +94,12 @@ def _step_stats(pairs: list[tuple[Reply, Reply]], threshold: float) -> dict[str,
             champ_scores.extend(b)
     cand, champ = np.asarray(cand_scores), np.asarray(champ_scores)
     m = int(cand.size)
-    latency = latency_summary(c.ms for c, _ in pairs if c.ok)
-    # The champion's replies to the same requests, in the same step: the baseline for the ratio.
-    champ_p95 = latency_summary(k.ms for _, k in pairs if k.ok)["p95"]
-    ratio = latency["p95"] / champ_p95 if latency["p95"] is not None and champ_p95 else None
     return {
         "n_candidate": n,
         "candidate_errors": errors,
         "candidate_4xx": refused,
         "champion_4xx": champion_refused,
         "error_rate": errors / n if n else None,
-        "p95_ms": latency["p95"],
-        "champion_p95_ms": champ_p95,
-        "p95_ratio": ratio,
         "n_records_compared": m,
         "score_shift": float(abs(cand.mean() - champ.mean())) if m else None,
         "mean_abs_diff": float(np.mean(np.abs(cand - champ))) if m else None,
@@ -110,11 +109,26 @@ def _step_stats(pairs: list[tuple[Reply, Reply]], threshold: float) -> dict[str,
     }
 
 
+def _latency_stats(pooled: list[tuple[Reply, Reply]], last_step: bool) -> dict[str, Any]:
+    """p95 of the candidate and of the champion on the same requests, all steps so far."""
+    both = [(c.ms, k.ms) for c, k in pooled if c.ok and k.ok]
+    p95 = latency_summary(c for c, _ in both)["p95"]
+    champ_p95 = latency_summary(k for _, k in both)["p95"]
+    return {
+        "latency_pairs": len(both),
+        "latency_judged": bool(both) and (len(both) >= MIN_LATENCY_PAIRS or last_step),
+        "p95_ms": p95,
+        "champion_p95_ms": champ_p95,
+        "p95_ratio": p95 / champ_p95 if p95 is not None and champ_p95 else None,
+    }
+
+
 def _breaches(stats: dict[str, Any], guards: CanaryGuards) -> list[dict[str, Any]]:
+    judged = stats["latency_judged"]
     checks = (
         ("error_rate", stats["error_rate"], guards.max_error_rate),
-        ("p95_ratio", stats["p95_ratio"], guards.max_p95_ratio),
-        ("p95_ms", stats["p95_ms"], guards.max_p95_ms),
+        ("p95_ratio", stats["p95_ratio"] if judged else None, guards.max_p95_ratio),
+        ("p95_ms", stats["p95_ms"] if judged else None, guards.max_p95_ms),
         ("score_shift", stats["score_shift"], guards.max_score_shift),
     )
     return [
@@ -219,13 +233,15 @@ def run_canary(
     caller_errors = 0
     started = clock()
     result: dict[str, Any] = {"decision": "completed", "rollback": None}
+    pooled: list[tuple[Reply, Reply]] = []
     for k, share in enumerate(steps):
         step_start = clock()
         first = k * requests_per_step
         routed = draws[first : first + requests_per_step] < share
         pairs, errors = _replay_step(bodies, first, routed, champion, candidate)
         caller_errors += errors
-        stats = _step_stats(pairs, threshold)
+        pooled += pairs
+        stats = _step_stats(pairs, threshold) | _latency_stats(pooled, k == len(steps) - 1)
         breaches = _breaches(stats, guards)
         seconds = round(clock() - step_start, 4)
         timeline.append(_step_record(k + 1, share, requests_per_step, stats, breaches, seconds))
@@ -334,6 +350,13 @@ def _absolute(limit: float | None) -> str:
     return "" if limit is None else f" and <= {limit} ms"
 
 
+def _ratio(step: dict[str, Any]) -> str:
+    text = _num(step["p95_ratio"], ".3f")
+    if step["latency_judged"]:
+        return text
+    return f"{text} (not judged: {step['latency_pairs']} pairs)"
+
+
 def canary_markdown(result: dict[str, Any], *, champion: str, candidate: str) -> str:
     """A Markdown section: guards, the step timeline, the decision and any rollback."""
     g = result["guards"]
@@ -343,10 +366,12 @@ def canary_markdown(result: dict[str, Any], *, champion: str, candidate: str) ->
         f"Candidate `{candidate}` against champion `{champion}`, steps "
         f"{' -> '.join(f'{s:.0%}' for s in result['steps'])}, {result['requests_per_step']} "
         f"requests per step. Guards: error rate <= {g['max_error_rate']:.2%}, p95 <= "
-        f"{g['max_p95_ratio']} x the champion's p95 in the same step"
+        f"{g['max_p95_ratio']} x the champion's p95 on the same requests (pooled over the steps "
+        f"so far; judged from {MIN_LATENCY_PAIRS} pairs, or at the last step)"
         f"{_absolute(g['max_p95_ms'])}, score shift <= {g['max_score_shift']}.",
         "",
-        "| step | share | candidate requests | error rate | p95 ms | champion p95 ms | p95 ratio "
+        "| step | share | candidate requests | error rate | pooled p95 ms | champion p95 ms "
+        "| p95 ratio "
         "| score shift | decisions differ | breaches |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
@@ -361,7 +386,7 @@ def canary_markdown(result: dict[str, Any], *, champion: str, candidate: str) ->
         lines.append(
             f"| {t['step']} | {t['share']:.0%} | {t['n_candidate']} | "
             f"{_num(t['error_rate'], '.2%')} | {_num(t['p95_ms'], '.2f')} | "
-            f"{_num(t['champion_p95_ms'], '.2f')} | {_num(t['p95_ratio'], '.3f')} | "
+            f"{_num(t['champion_p95_ms'], '.2f')} | {_ratio(t)} | "
             f"{_num(t['score_shift'], '.4f')} | {_num(t['disagreement_rate'], '.2%')} | "
             f"{breaches} |"
         )
