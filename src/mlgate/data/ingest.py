@@ -75,7 +75,7 @@ def parquet_files(directory: Path) -> list[Path]:
 def _read_parquet_files(files: list[Path], columns: list[str] | None) -> pd.DataFrame:
     if len(files) == 1:
         return _read_parquet(files[0], columns)
-    tables = []
+    tables: list[pa.Table] = []
     for file in files:
         table = _read_parquet_table(file, columns)
         if tables and not table.schema.equals(tables[0].schema):

@@ -168,7 +168,7 @@ def _aggregate(frame: DataFrame, task: _Task) -> dict[str, Any]:
         exprs.append(F.sum(_col(name).isNull().cast("long")).alias(f"null:{name}"))
     for i, check in enumerate(task.split.dataset_checks):
         column = check.statistics.get("column")
-        if column not in types:
+        if not isinstance(column, str) or column not in types:
             continue
         if check.name == "column_mean_between":
             exprs.append(F.avg(_col(column).try_cast("double")).alias(f"check:{i}"))
@@ -313,7 +313,10 @@ def validate_source(
     source: str,
     split: SplitContract,
     *,
-    data: Any,
+    na_values: tuple[str, ...],
+    target: str,
+    positive_label: Any,
+    id_column: str,
     out_dir: Path | None,
     partitions: int | None = None,
 ) -> SparkValidation:
@@ -323,8 +326,7 @@ def validate_source(
     arrow_schema, counts = _layout(files)
     frame = read_source(spark, files, counts)
     out = None if out_dir is None else str(out_dir)
-    task = _Task(split, arrow_schema, {}, tuple(data.na_values), data.target,
-                 data.positive_label, data.id_column, out)  # fmt: skip
+    task = _Task(split, arrow_schema, {}, tuple(na_values), target, positive_label, id_column, out)
     aggregates = _aggregate(frame, task)
     nulls = {
         name: bool(aggregates[f"null:{name}"]) for name in null_sensitive_columns(arrow_schema)
