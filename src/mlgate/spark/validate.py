@@ -219,20 +219,27 @@ def _case(column: str, check: DatasetCheck, shown: str, index: int | None) -> di
 def _duplicate_cases(frame: DataFrame, task: _Task, nulls: dict[str, bool]) -> pd.DataFrame:
     """Rows whose value of a ``unique_values`` column occurs more than once (nulls aside, as
     pandera leaves nulls out of a check), as failure cases in row order."""
+    from pyspark.sql import functions as F
+
     types = {f.name: f.type for f in task.arrow_schema}
     rows: list[dict[str, Any]] = []
     for check in task.split.dataset_checks:
         if check.column is None or check.column not in types:
             continue
         column = _col(check.column)
+        # One shuffle: each repeated value with the positions holding it (no join back).
         repeated = (
             frame.where(column.isNotNull())
             .groupBy(column.alias("_mlgate_v"))
-            .count()
-            .where("count > 1")
+            .agg(F.count(F.lit(1)).alias("_mlgate_n"), F.collect_list(POS).alias("_mlgate_p"))
+            .where(F.col("_mlgate_n") > 1)
         )
-        hits = frame.join(repeated, column == repeated["_mlgate_v"], "left_semi")
-        table = hits.select(POS, column).orderBy(POS).toArrow()
+        table = (
+            repeated.select(F.explode("_mlgate_p").alias(POS), F.col("_mlgate_v"))
+            .orderBy(POS)
+            .toArrow()
+            .rename_columns([POS, check.column])
+        )
         values = table.select([check.column]).cast(
             pa.schema([task.arrow_schema.field(check.column)])
         )
@@ -352,10 +359,13 @@ def validate_source(
 
 
 def _partitions(frame: DataFrame) -> int:
+    """The input's partition count, at least the shuffle width: a small file is one input
+    partition, which would leave all but one core idle during the row checks."""
+    width = int(frame.sparkSession.conf.get("spark.sql.shuffle.partitions") or 8)
     try:
-        return max(1, frame.rdd.getNumPartitions())
-    except Exception:  # Spark Connect has no RDDs: the session's shuffle width
-        return int(frame.sparkSession.conf.get("spark.sql.shuffle.partitions") or 8)
+        return max(width, frame.rdd.getNumPartitions())
+    except Exception:  # Spark Connect has no RDDs
+        return width
 
 
 def target_values(spark: SparkSession, source: str, target: str) -> list[Any]:
