@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -338,7 +339,7 @@ def validate_source(
     nulls = {
         name: bool(aggregates[f"null:{name}"]) for name in null_sensitive_columns(arrow_schema)
     }
-    task = _Task(**{**task.__dict__, "nulls": nulls})
+    task = dataclasses.replace(task, nulls=nulls)
     parts = [_frame_check_cases(aggregates, task), _duplicate_cases(frame, task, nulls)]
     width = partitions or _partitions(frame)
     ranged = frame.repartitionByRange(width, POS).sortWithinPartitions(POS)
