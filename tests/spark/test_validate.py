@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -150,3 +151,36 @@ def test_stage_and_library_import_without_pyspark() -> None:
         "import validate, mlgate.data.contract_batches, mlgate.engine"
     )
     subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, check=True)
+
+
+def test_blank_cells_and_nulls_in_one_batch_match_local(spark: Any, tmp_path: Path) -> None:
+    # A boolean column with one null is object-typed in the local table; only one of the
+    # batches holds that null. Blank cells are nulls through data.na_values, "" is not.
+    frame = generate(GenerateParams(n_rows=2_000, seed=11))
+    frame["is_enterprise"] = frame["is_enterprise"].astype(object)
+    frame.loc[1_700, "is_enterprise"] = None
+    # One null makes the integer column float64 in the whole table, so a value out of range in
+    # another batch must print as -3.0 there too.
+    frame["tenure_months"] = frame["tenure_months"].astype("Int64")
+    frame.loc[1_700, "tenure_months"] = None
+    frame.loc[100, "tenure_months"] = -3
+    frame.loc[[5, 1_900], "region"] = " "
+    frame.loc[9, "city"] = ""
+    source = tmp_path / "t.parquet"
+    # Written as Spark or any non-pandas writer would: an int64 column with a null, no pandas
+    # metadata (with it, pandas would read the column back as Int64 in every batch).
+    table = pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None)
+    pq.write_table(table, source)
+    schema = load_contract(CONTRACT)
+    local = validate(read_table(source, na_values=[" "]), schema, max_examples=5)
+    split = split_contract(schema, origin=CONTRACT)
+    result = validate_source(
+        spark, str(source), split, na_values=(" ",), target="churned", positive_label=1,
+        id_column="customer_id", out_dir=None, partitions=3,
+    )  # fmt: skip
+    checks = {(s["column"], s["check"]) for s in local.summary}
+    assert {("is_enterprise", "not_nullable"), ("region", "not_nullable")} <= checks
+    assert {"row": 100, "value": "-3.0"} in next(
+        s["examples"] for s in local.summary if s["check"] == "in_range(0, 120)"
+    )
+    assert result.failure_cases.to_csv(index=False) == local.failure_cases.to_csv(index=False)
