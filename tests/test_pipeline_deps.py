@@ -19,6 +19,8 @@ over-approximation, the safe side); ``dataclasses.asdict``/``vars``/``model_dump
 DVC can track only keys present in params.yaml, so a default not written there is not listed.
 ``load_params`` itself checks ``data.allow_external_source`` for every stage: it accepts or
 refuses the run and changes no output, so it is not a read (validate lists ``data.source``).
+Nor is the ``compute`` section (which engine runs a stage): the engines give the same
+results, and switching engine must leave ``dvc.lock`` valid.
 
 Computed from the code on every run: after a module moves, the failure says which dep to add
 or remove; ``python tests/test_pipeline_deps.py`` prints every stage's expected lists.
@@ -290,7 +292,7 @@ def compact(leaves: set[tuple[str, ...]], path: tuple[str, ...] = ()) -> list[st
 
 def expected_params(stage_file: Path) -> list[str]:
     visitor = _ParamsReads(stage_file)
-    reads = visitor.run()
+    reads = {path for path in visitor.run() if path[:1] != ("compute",)}
     assert visitor.found_loader or not reads
     return compact(set().union(set(), *(_leaves(p) for p in reads)))
 

@@ -8,10 +8,12 @@ killed at any moment therefore leaves the previous output or the complete new on
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import errno
 import json
 import math
 import os
+import shutil
 import tempfile
 from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
@@ -50,7 +52,7 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
         yield tmp
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
-        os.replace(tmp, target)
+        replace_path(tmp, target)
         _fsync_dir(target.parent)
     except OSError as exc:
         # Writers (joblib, pyarrow) often raise without a file name, or with the temporary
@@ -115,7 +117,83 @@ def _remove_stale_temps(target: Path) -> None:
             pid, _, rest = name[len(prefix) : -len(suffix)].partition(".")
             if pid.isdigit() and rest and "." not in rest and not _pid_running(int(pid)):
                 with contextlib.suppress(OSError):
-                    os.unlink(entry.path)
+                    if entry.is_dir(follow_symlinks=False):
+                        shutil.rmtree(entry.path)
+                    else:
+                        os.unlink(entry.path)
+
+
+@contextlib.contextmanager
+def atomic_directory(target: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield an empty temporary directory beside ``target``; on success it replaces ``target``
+    (a file or a directory) in one step, so a reader or a killed writer sees the old output
+    or the whole new one. The name follows :func:`atomic_path`, so stale ones are removed."""
+    target = Path(target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _remove_stale_temps(target)
+        tmp = Path(
+            tempfile.mkdtemp(
+                prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp", dir=target.parent
+            )
+        )
+    except OSError as exc:
+        raise _write_error(target, exc) from exc
+    os.chmod(tmp, 0o777 & ~_UMASK)
+    try:
+        yield tmp
+        for entry in os.scandir(tmp):
+            with open(entry.path, "rb") as fh:
+                os.fsync(fh.fileno())
+        _fsync_dir(tmp)
+        replace_path(tmp, target)
+        _fsync_dir(target.parent)
+    except OSError as exc:
+        raise _write_error(target, exc) from exc
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+_RENAME_EXCHANGE = 2  # linux/fs.h
+_AT_FDCWD = -100
+
+
+def replace_path(new: Path, target: Path) -> None:
+    """Put ``new`` (file or directory) at ``target``, replacing what is there.
+
+    ``os.replace`` cannot put a directory over an existing one, nor a file over a directory.
+    Then the two are exchanged atomically (Linux renameat2 RENAME_EXCHANGE) and the old one,
+    now at ``new``, deleted. Where the kernel or file system lacks the exchange, the old one is
+    renamed aside first: killed between the two renames, the old output survives under the
+    aside name (a ``.tmp`` the next write removes), not at ``target``.
+    """
+    if not target.exists() or (not target.is_dir() and not new.is_dir()):
+        os.replace(new, target)
+        return
+    if not _exchange(new, target):
+        aside = new.with_name(new.name[: -len(".tmp")] + "old.tmp")
+        os.rename(target, aside)
+        os.rename(new, target)
+        new = aside
+    if new.is_dir() and not new.is_symlink():
+        shutil.rmtree(new)
+    else:
+        new.unlink()
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    result = renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
+    if result == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+        return False
+    raise OSError(err, os.strerror(err), str(a), None, str(b))
 
 
 def _pid_running(pid: int) -> bool:
@@ -223,19 +301,19 @@ def write_parquet(
     ``plain_columns`` are not dictionary encoded: for a column of distinct values (an id) the
     dictionary fills up and is abandoned, costing time and a larger file.
     """
+    options = parquet_options(frame.columns, statistics=statistics, plain_columns=plain_columns)
+    atomic_write(target, lambda p: frame.to_parquet(p, index=False, **options))
+
+
+def parquet_options(
+    columns: Collection[Any], *, statistics: bool = True, plain_columns: Collection[str] = ()
+) -> dict[str, Any]:
+    """pyarrow writer options of :func:`write_parquet` (also for writers of a dataset's parts,
+    so a part file is encoded as the single file would be)."""
     dictionary: bool | list[str] = True
     if plain_columns:
-        dictionary = [str(c) for c in frame.columns if c not in plain_columns]
-    atomic_write(
-        target,
-        lambda p: frame.to_parquet(
-            p,
-            index=False,
-            compression="zstd",
-            write_statistics=statistics,
-            use_dictionary=dictionary,
-        ),
-    )
+        dictionary = [str(c) for c in columns if c not in plain_columns]
+    return {"compression": "zstd", "write_statistics": statistics, "use_dictionary": dictionary}
 
 
 # --------------------------------------------------------------------------- bounded YAML

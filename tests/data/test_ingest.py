@@ -171,3 +171,24 @@ def test_binarise_reads_csv_yes_no(tmp_path: Path) -> None:
 def test_binarise_missing_target_names_the_column_and_param() -> None:
     with pytest.raises(DataError, match="'label' is missing.*data.target"):
         binarise_target(FRAME, target="label", positive_label="Yes")
+
+
+def test_directory_of_parquet_files_reads_in_name_order(tmp_path: Path) -> None:
+    source = tmp_path / "table"
+    source.mkdir()
+    # Written out of name order, sizes differing: the table is b-file after a-file by name.
+    pd.DataFrame({"x": [3, 4, 5]}).to_parquet(source / "part-b.parquet")
+    pd.DataFrame({"x": [1, 2]}).to_parquet(source / "part-a.parquet")
+    pd.DataFrame({"x": [99]}).to_parquet(source / ".hidden.parquet")
+    (source / "_SUCCESS").write_text("", encoding="utf-8")
+    frame = read_table(source)
+    assert frame["x"].tolist() == [1, 2, 3, 4, 5]
+    assert list(frame.index) == [0, 1, 2, 3, 4]
+
+
+def test_directory_with_files_of_different_types(tmp_path: Path) -> None:
+    source = tmp_path / "table"
+    source.mkdir()
+    pd.DataFrame({"x": [1]}).to_parquet(source / "a.parquet")
+    pd.DataFrame({"x": ["1"]}).to_parquet(source / "b.parquet")
+    _expect_data_error(source, "b.parquet has columns")
