@@ -174,7 +174,8 @@ class TrainParams:
     # e.g. sklearn.ensemble.RandomForestClassifier or my_models.MyClassifier.
     estimator: Estimator = "hist_gradient_boosting"
     seed: Int = 42
-    # Above this many rows the training set is sampled (seeded) and train.json says so.
+    # Above this many rows train fits on the rows with the smallest id hashes (mlgate.data.sample)
+    # and train.json says so.
     max_train_rows: Annotated[int, Integer(ge=100)] = 2_000_000
     # Per-estimator hyperparameters; only the chosen estimator's entry is used.
     hyperparams: dict[Str, dict[Str, Any]] = field(default_factory=dict)
