@@ -109,10 +109,15 @@ def _spark_report(
     features: FeaturesParams,
     cfg: DriftParams,
 ) -> dict[str, Any]:
+    from mlgate.spark.compat import spark_readable
     from mlgate.spark.drift import spark_drift_report
     from mlgate.spark.session import spark_session
 
     spark = spark_session(compute, app="drift")
+    # Either side may come from the local engine (ns timestamps Spark cannot read).
+    scratch = Path(ref_path).parent
+    ref_path = spark_readable(ref_path, scratch / "reference-us")
+    train_path = spark_readable(train_path, scratch / "current-us")
     return spark_drift_report(spark, ref_path, train_path, features, cfg)
 
 
