@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from mlgate.data.sample import read_sample
 from mlgate.data.split import holdout_mask
 from mlgate.errors import DataError
 from mlgate.spark.split import flagged_rows, read_positioned, side_summary, write_sides
@@ -50,6 +51,17 @@ def test_same_sides_and_order_as_local(spark, churn_table, tmp_path, partitions)
     write_sides(flagged, str(tmp_path / "train.parquet"), str(tmp_path / "holdout.parquet"))
     pd.testing.assert_frame_equal(_read(tmp_path / "train.parquet", train), train)
     pd.testing.assert_frame_equal(_read(tmp_path / "holdout.parquet", holdout), holdout)
+    # The local stages' sample of the Spark dataset is the sample of the local file.
+    train.to_parquet(tmp_path / "train_local.parquet", index=False)
+    for n in (100, 10_000):
+        from_spark, from_local = (
+            read_sample(tmp_path / name, id_column="customer_id", n=n, salt="s/sample")
+            for name in ("train.parquet", "train_local.parquet")
+        )
+        assert from_spark.n_available == from_local.n_available == len(train)
+        pd.testing.assert_frame_equal(
+            from_spark.frame.astype(train.dtypes.to_dict()), from_local.frame
+        )
 
 
 def test_string_ids_hash_as_locally(spark, churn_table, tmp_path) -> None:  # type: ignore[no-untyped-def]
