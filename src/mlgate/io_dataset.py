@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import glob
 import os
 import shutil
 import tempfile
@@ -19,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from mlgate.errors import ArtifactError
+from mlgate.io import _pid_running as pid_running
 from mlgate.io import os_error_text
 
 _AT_FDCWD = -100
@@ -57,9 +59,19 @@ def replace_with(new: Path, target: Path) -> None:
         _remove(new)  # now holds the previous output
         return
     old = target.with_name(f".{target.name}.{os.getpid()}.old.tmp")
+    _remove(old)
     os.replace(target, old)
     os.replace(new, target)
     _remove(old)
+
+
+def _remove_stale(target: Path) -> None:
+    """Remove temporaries of ``target`` left by writers killed with SIGKILL (pid gone)."""
+    prefix = f".{target.name}."
+    for entry in target.parent.glob(f"{glob.escape(prefix)}*.tmp"):
+        pid = entry.name[len(prefix) :].split(".", 1)[0]
+        if pid.isdigit() and not pid_running(int(pid)):
+            _remove(entry)
 
 
 @contextlib.contextmanager
@@ -69,7 +81,12 @@ def atomic_dataset(target: str | os.PathLike[str]) -> Iterator[Path]:
     target = Path(target)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        holder = Path(tempfile.mkdtemp(prefix=f".{target.name}.{os.getpid()}.", dir=target.parent))
+        _remove_stale(target)
+        holder = Path(
+            tempfile.mkdtemp(
+                prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp", dir=target.parent
+            )
+        )
     except OSError as exc:
         raise ArtifactError(f"cannot write {target}: {os_error_text(exc)}") from exc
     tmp = holder / "dataset"
