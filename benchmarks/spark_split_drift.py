@@ -15,7 +15,6 @@ Run: .venv/bin/python benchmarks/spark_split_drift.py [--rows 1000000] [--big 50
 from __future__ import annotations
 
 import argparse
-import resource
 import subprocess
 import sys
 import tempfile
@@ -58,11 +57,12 @@ def _split_spark(spark, src: Path, out: Path) -> None:  # type: ignore[no-untype
 
 
 def _peak_rss(code: str) -> float:
-    """Peak RSS in MiB of a fresh interpreter running ``code``."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    subprocess.run([sys.executable, "-c", code], check=True)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return max(after, before) / 1024
+    """Peak RSS in MiB of a fresh interpreter running ``code`` (its own, reported by itself)."""
+    report = "\nimport resource; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    out = subprocess.run(
+        [sys.executable, "-c", code + report], check=True, capture_output=True, text=True
+    )
+    return int(out.stdout.split()[-1]) / 1024
 
 
 def main() -> None:

@@ -62,7 +62,7 @@ def _split_local(params: Params) -> tuple[Side, Side]:
 def _split_spark(params: Params) -> tuple[Side, Side]:
     from mlgate.spark.compat import spark_readable
     from mlgate.spark.session import spark_session
-    from mlgate.spark.split import flagged_rows, read_positioned, side_summary, write_sides
+    from mlgate.spark.split import flagged_rows, read_positioned, write_sides
 
     spark = spark_session(params.compute, app="split")
     id_column, target = params.data.id_column, params.data.target
@@ -79,10 +79,13 @@ def _split_spark(params: Params) -> tuple[Side, Side]:
             fraction=params.split.holdout_fraction,
             salt=params.split.salt,
         )
-        sides = side_summary(flagged, target)
-        _check_sides(target, sides[False], sides[True])
-        write_sides(flagged, OUT_TRAIN, OUT_HOLDOUT)
-    return sides[False], sides[True]
+        return write_sides(
+            flagged,
+            OUT_TRAIN,
+            OUT_HOLDOUT,
+            target=target,
+            check=lambda train, holdout: _check_sides(target, train, holdout),
+        )
 
 
 def _rate(side: Side) -> float:

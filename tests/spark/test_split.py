@@ -11,7 +11,7 @@ import pytest
 from mlgate.data.sample import read_sample
 from mlgate.data.split import holdout_mask
 from mlgate.errors import DataError
-from mlgate.spark.split import flagged_rows, read_positioned, side_summary, write_sides
+from mlgate.spark.split import Side, flagged_rows, read_positioned, write_sides
 
 pytestmark = pytest.mark.spark
 
@@ -37,6 +37,11 @@ def _as_dataset(frame: pd.DataFrame, directory: Path, sizes: list[int]) -> None:
         frame.iloc[lo:hi].to_parquet(directory / f"part-{i:02d}.parquet", index=False)
 
 
+def _write(flagged, tmp_path: Path, check=lambda train, holdout: None) -> tuple[Side, Side]:  # type: ignore[no-untyped-def]
+    train, holdout = str(tmp_path / "train.parquet"), str(tmp_path / "holdout.parquet")
+    return write_sides(flagged, train, holdout, target="churned", check=check)
+
+
 @pytest.mark.parametrize("partitions", [1, 3, 7])
 def test_same_sides_and_order_as_local(spark, churn_table, tmp_path, partitions) -> None:  # type: ignore[no-untyped-def]
     source = tmp_path / "validated.parquet"
@@ -45,10 +50,9 @@ def test_same_sides_and_order_as_local(spark, churn_table, tmp_path, partitions)
     assert frame.rdd.getNumPartitions() == partitions
     flagged = flagged_rows(frame, "customer_id", fraction=FRACTION, salt=SALT)
     train, holdout = _local(churn_table)
-    sides = side_summary(flagged, "churned")
-    assert sides[False] == (len(train), float(train["churned"].sum()), True)
-    assert sides[True] == (len(holdout), float(holdout["churned"].sum()), True)
-    write_sides(flagged, str(tmp_path / "train.parquet"), str(tmp_path / "holdout.parquet"))
+    sides = _write(flagged, tmp_path)
+    assert sides[0] == (len(train), float(train["churned"].sum()), True)
+    assert sides[1] == (len(holdout), float(holdout["churned"].sum()), True)
     pd.testing.assert_frame_equal(_read(tmp_path / "train.parquet", train), train)
     pd.testing.assert_frame_equal(_read(tmp_path / "holdout.parquet", holdout), holdout)
     # The local stages' sample of the Spark dataset is the sample of the local file.
@@ -83,7 +87,7 @@ def test_replaces_a_previous_file_output_and_leaves_no_temporaries(
     (tmp_path / "holdout.parquet" / "stale.parquet").write_bytes(b"old dataset part")
     frame = read_positioned(spark, str(tmp_path / "v.parquet"), "customer_id")
     flagged = flagged_rows(frame, "customer_id", fraction=FRACTION, salt=SALT)
-    write_sides(flagged, str(tmp_path / "train.parquet"), str(tmp_path / "holdout.parquet"))
+    _write(flagged, tmp_path)
     train, holdout = _local(churn_table)
     pd.testing.assert_frame_equal(_read(tmp_path / "train.parquet", train), train)
     pd.testing.assert_frame_equal(_read(tmp_path / "holdout.parquet", holdout), holdout)
@@ -100,3 +104,18 @@ def test_missing_id_is_refused_with_the_column(spark, churn_table, tmp_path) -> 
     churn_table.to_parquet(tmp_path / "v.parquet", index=False)
     with pytest.raises(DataError, match="id column 'customer_id' has missing values"):
         read_positioned(spark, str(tmp_path / "v.parquet"), "customer_id")
+
+
+def test_a_refused_split_replaces_nothing(spark, churn_table, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    churn_table.to_parquet(tmp_path / "v.parquet", index=False)
+    (tmp_path / "train.parquet").write_bytes(b"old")
+    frame = read_positioned(spark, str(tmp_path / "v.parquet"), "customer_id")
+    flagged = flagged_rows(frame, "customer_id", fraction=FRACTION, salt=SALT)
+
+    def refuse(train: Side, holdout: Side) -> None:
+        raise DataError(f"refused {train[0]} / {holdout[0]}")
+
+    with pytest.raises(DataError, match="refused 2"):
+        _write(flagged, tmp_path, refuse)
+    assert (tmp_path / "train.parquet").read_bytes() == b"old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["train.parquet", "v.parquet"]

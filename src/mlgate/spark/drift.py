@@ -12,6 +12,7 @@ the code the local engine runs on the same table: the reports agree bit for bit.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from typing import Any
 
@@ -102,7 +103,7 @@ def _stream(rows: Iterator[Any]) -> Iterator[Chunk]:
     """Rows (x, r, c) in value order -> chunks of numpy arrays."""
     buffer: list[tuple[float, int, int]] = []
     for row in rows:
-        buffer.append((row[0], row[1], row[2]))
+        buffer.append((row["x"], row["r"], row["c"]))
         if len(buffer) == _STREAM_ROWS:
             yield _chunk(buffer)
             buffer = []
@@ -143,25 +144,40 @@ def _categorical(rows: list[Any], name: str, epsilon: float) -> tuple[Any, float
 
 
 def _numeric(
-    counts: DataFrame, small: list[Any], name: str, n_rows: tuple[int, int], cfg: DriftParams
-) -> tuple[Any, float | None]:
-    missing = (
-        sum(int(r["r"]) for r in small if r["f"] == name),
-        sum(int(r["c"]) for r in small if r["f"] == name),
-    )
+    counts: DataFrame,
+    small: list[Any],
+    names: list[str],
+    n_rows: tuple[int, int],
+    cfg: DriftParams,
+) -> dict[str, tuple[Any, float | None]]:
+    """Every numeric feature from one sort of their distinct values by (feature, value),
+    streamed once: each feature's values arrive together, in ascending order."""
     rows = (
-        counts.where((F.col("f") == name) & F.col("x").isNotNull())
-        .select("x", "r", "c")
-        .orderBy("x")
-        .toLocalIterator()
+        counts.where(F.col("f").isin(names) & F.col("x").isNotNull())
+        .select("f", "x", "r", "c")
+        .orderBy("f", "x")
+        .toLocalIterator(prefetchPartitions=True)
     )
-    return numeric_drift(
-        _stream(rows),
-        missing=missing,
-        valid=(n_rows[0] - missing[0], n_rows[1] - missing[1]),
-        n_bins=cfg.n_bins,
-        epsilon=cfg.epsilon,
-    )
+
+    def missing(name: str) -> tuple[int, int]:
+        mine = [r for r in small if r["f"] == name]
+        return sum(int(r["r"]) for r in mine), sum(int(r["c"]) for r in mine)
+
+    def drift(name: str, table: Iterator[Chunk]) -> tuple[Any, float | None]:
+        lost = missing(name)
+        valid = (n_rows[0] - lost[0], n_rows[1] - lost[1])
+        return numeric_drift(
+            table, missing=lost, valid=valid, n_bins=cfg.n_bins, epsilon=cfg.epsilon
+        )
+
+    out = {}
+    # Streamed: only one partition of rows is on the driver at a time.
+    for name, group in itertools.groupby(rows, key=lambda r: r["f"]):
+        out[name] = drift(name, _stream(group))
+    for name in names:  # a feature without a single value on either side
+        if name not in out:
+            out[name] = drift(name, iter(()))
+    return out
 
 
 def _sides(
@@ -207,10 +223,12 @@ def spark_drift_report(
     try:
         # Categorical values and every feature's missing count: small enough to collect.
         small = counts.where(F.col("x").isNull()).collect()
+        numeric_names = [n for n, numeric in kinds.items() if numeric]
+        numeric_results = _numeric(counts, small, numeric_names, n_rows, cfg)
         entries = {}
         for name, numeric in kinds.items():
             if numeric:
-                result, distance = _numeric(counts, small, name, n_rows, cfg)
+                result, distance = numeric_results[name]
             else:
                 result, distance = _categorical(small, name, cfg.epsilon)
             entries[name] = feature_entry(

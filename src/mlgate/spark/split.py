@@ -12,7 +12,7 @@ path order, as pyarrow lists a dataset).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
@@ -25,6 +25,8 @@ from mlgate.io_dataset import atomic_dataset
 
 SIDE = "__mlgate_holdout"
 _FILE, _ROW = "__mlgate_file", "__mlgate_row"
+# Per side: rows, sum of the target, whether the target takes two values.
+Side = tuple[int, float, bool]
 
 
 def _flagger(id_column: str, fraction: float, salt: str) -> Any:
@@ -52,38 +54,50 @@ def read_positioned(spark: SparkSession, path: str, id_column: str) -> DataFrame
 
 
 def flagged_rows(frame: DataFrame, id_column: str, *, fraction: float, salt: str) -> DataFrame:
-    """``frame`` with the holdout flag ``SIDE`` appended, computed per Arrow batch."""
+    """``frame`` range-sorted on its position, with the holdout flag ``SIDE`` appended per
+    Arrow batch. Sorting before the flag keeps the sort's sampling pass to two columns."""
     schema = StructType([*frame.schema.fields, StructField(SIDE, BooleanType(), False)])
-    return frame.mapInArrow(_flagger(id_column, fraction, salt), schema)
+    ordered = frame.orderBy(_FILE, _ROW)
+    return ordered.mapInArrow(_flagger(id_column, fraction, salt), schema)
 
 
-def side_summary(flagged: DataFrame, target: str) -> dict[bool, tuple[int, float, bool]]:
-    """Per side: (rows, sum of the target, whether the target takes two values)."""
-    rows = (
-        flagged.groupBy(SIDE)
-        .agg(
-            F.count(F.lit(1)).alias("n"),
-            F.sum(F.col(target).cast("double")).alias("s"),
-            (F.min(target) != F.max(target)).alias("two"),
-        )
-        .collect()
-    )
-    out = {True: (0, 0.0, False), False: (0, 0.0, False)}
-    for row in rows:
-        out[bool(row[SIDE])] = (int(row["n"]), float(row["s"] or 0.0), bool(row["two"]))
-    return out
+def side_summary(side: DataFrame, target: str) -> Side:
+    """(rows, sum of the target, whether the target takes two values) of one written side."""
+    row = side.agg(
+        F.count(F.lit(1)).alias("n"),
+        F.sum(F.col(target).cast("double")).alias("s"),
+        (F.min(target) != F.max(target)).alias("two"),
+    ).first()
+    if row is None or not row["n"]:
+        return (0, 0.0, False)
+    return (int(row["n"]), float(row["s"]), bool(row["two"]))
 
 
-def write_sides(flagged: DataFrame, train_path: str, holdout_path: str) -> None:
-    """Write both sides as Parquet datasets in input order; each replaces its target atomically
-    (train first, then holdout; a kill between the two leaves a new train beside an old
-    holdout, as two separate local-engine writes would)."""
-    ordered = (
-        flagged.orderBy(_FILE, _ROW).sortWithinPartitions(SIDE, _FILE, _ROW).drop(_FILE, _ROW)
-    )
+def write_sides(
+    flagged: DataFrame,
+    train_path: str,
+    holdout_path: str,
+    *,
+    target: str,
+    check: Callable[[Side, Side], None],
+) -> tuple[Side, Side]:
+    """Write both sides as Parquet datasets in input order, then ``check(train, holdout)``
+    their summaries; only if it passes does each replace its target atomically (train first,
+    then holdout: a kill between the two leaves a new train beside an old holdout, as two
+    local-engine writes would). The summaries are read from the written files (two columns),
+    so the flagging runs once, in the write."""
+    ordered = flagged.sortWithinPartitions(SIDE, _FILE, _ROW).drop(_FILE, _ROW)
+    spark = flagged.sparkSession
     with atomic_dataset(holdout_path) as holdout_tmp, atomic_dataset(train_path) as train_tmp:
         # One job writes both sides (a directory per flag value), then each moves into place.
         scratch = holdout_tmp.parent / "both"
         ordered.write.partitionBy(SIDE).parquet(str(scratch))
-        (scratch / f"{SIDE}=false").rename(train_tmp)
-        (scratch / f"{SIDE}=true").rename(holdout_tmp)
+        parts = [scratch / f"{SIDE}=false", scratch / f"{SIDE}=true"]
+        train, holdout = (
+            side_summary(spark.read.parquet(str(p)), target) if p.is_dir() else (0, 0.0, False)
+            for p in parts
+        )
+        check(train, holdout)
+        parts[0].rename(train_tmp)
+        parts[1].rename(holdout_tmp)
+    return train, holdout
