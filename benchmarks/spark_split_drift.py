@@ -44,7 +44,7 @@ def _split_local(src: Path, out: Path) -> None:
 
 
 def _split_spark(spark, src: Path, out: Path) -> None:  # type: ignore[no-untyped-def]
-    from mlgate.spark.split import flagged_rows, read_positioned, side_summary, write_sides
+    from mlgate.spark.split import flagged_rows, read_positioned, write_sides
 
     flagged = flagged_rows(
         read_positioned(spark, str(src), "customer_id"),
@@ -52,13 +52,17 @@ def _split_spark(spark, src: Path, out: Path) -> None:  # type: ignore[no-untype
         fraction=FRACTION,
         salt=SALT,
     )
-    side_summary(flagged, "churned")
-    write_sides(flagged, str(out / "train_spark.parquet"), str(out / "holdout_spark.parquet"))
+    train, holdout = str(out / "train_spark.parquet"), str(out / "holdout_spark.parquet")
+    write_sides(flagged, train, holdout, target="churned", check=lambda a, b: None)
 
 
 def _peak_rss(code: str) -> float:
     """Peak RSS in MiB of a fresh interpreter running ``code`` (its own, reported by itself)."""
-    report = "\nimport resource; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    # VmHWM, not getrusage: Linux keeps ru_maxrss across execve, so a child would report
+    # this (large) benchmark process's peak.
+    report = (
+        "\nimport re; print(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read())[1])"
+    )
     out = subprocess.run(
         [sys.executable, "-c", code + report], check=True, capture_output=True, text=True
     )
