@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from mlgate import log, paths
 from mlgate.data.contract import load_contract
+from mlgate.data.sample import read_sample, sample_salt
 from mlgate.errors import DataError, NoEvidence
 from mlgate.io import read_json, write_json
 from mlgate.serving.client import frame_to_records
@@ -30,35 +33,44 @@ IN_MODEL_DIR, IN_META = "./models", paths.MODEL_META
 OUT = paths.SERVING
 
 
+def _offline_scores(id_col: str, ids: pd.Series) -> pd.Series:
+    """The offline score of each of ``ids`` (only their rows of the predictions are kept)."""
+    try:
+        table = pq.read_table(
+            IN_PREDICTIONS, columns=[id_col, "score"], filters=[(id_col, "in", ids.tolist())]
+        )
+    except (KeyError, pa.ArrowInvalid) as exc:
+        raise DataError(
+            f"{IN_PREDICTIONS}: lacks column(s) {id_col!r} or 'score' ({exc})"
+        ) from exc
+    frame = table.to_pandas()
+    return frame.drop_duplicates(id_col).set_index(id_col)["score"]
+
+
 def main() -> None:
     params, cfg = load_with_serving()
     id_col, target = params.data.id_column, params.data.target
-    holdout = pd.read_parquet(IN_HOLDOUT)
-    offline = pd.read_parquet(IN_PREDICTIONS)
-    for frame, path, cols in (
-        (holdout, IN_HOLDOUT, [id_col]),
-        (offline, IN_PREDICTIONS, [id_col, "score"]),
-    ):
-        missing = [c for c in cols if c not in frame]
-        if missing:
-            raise DataError(f"{path}: lacks column(s) {missing}")
-    n = min(cfg.parity_rows, len(holdout))
-    if n == 0:
+    # Bounded memory: only the sampled holdout rows and their offline scores are read.
+    sample = read_sample(
+        IN_HOLDOUT,
+        id_column=id_col,
+        n=cfg.parity_rows,
+        salt=f"{sample_salt(params.split.salt)}/serving/{cfg.seed}",
+    ).frame
+    if len(sample) == 0:
         raise NoEvidence(
-            f"no evidence: {IN_HOLDOUT} has {len(holdout)} rows and serving.parity_rows is "
+            f"no evidence: {IN_HOLDOUT} has 0 rows and serving.parity_rows is "
             f"{cfg.parity_rows}; the API cannot be checked on zero rows"
         )
-    rows = np.sort(np.random.default_rng(cfg.seed).choice(len(holdout), size=n, replace=False))
-    sample = holdout.iloc[rows]
-    scores = offline.drop_duplicates(id_col).set_index(id_col)["score"]
-    unknown = ~sample[id_col].isin(scores.index)
+    offline = _offline_scores(id_col, sample[id_col])
+    unknown = ~sample[id_col].isin(offline.index)
     if unknown.any():
         raise DataError(
             f"{IN_PREDICTIONS}: no offline score for {int(unknown.sum())} sampled "
             f"holdout row(s), e.g. {id_col}={sample[id_col][unknown].iloc[0]}; "
             "rerun the evaluate stage"
         )
-    expected = scores.loc[sample[id_col]].to_numpy(dtype=np.float64)
+    expected = offline.loc[sample[id_col]].to_numpy(dtype=np.float64)
     # What a client sends: the row without its label.
     records = frame_to_records(sample.drop(columns=[target], errors="ignore"))
     summary = run_against_server(
@@ -84,7 +96,7 @@ def main() -> None:
     single, batch = summary["latency_ms"]["single"], summary["latency_ms"]["batch"]
     bad = summary["bad_payloads"]
     log.info(
-        f"serving: parity {'ok' if summary['parity_passed'] else 'FAILED'} on {n} rows "
+        f"serving: parity {'ok' if summary['parity_passed'] else 'FAILED'} on {len(sample)} rows "
         f"(max |diff| {summary['parity_max_abs_diff']}); bad payloads "
         f"{bad['n_passed']}/{bad['n_cases']} refused with the field named; "
         f"{summary['n_5xx']} 5xx in {summary['n_requests']} requests; p95 single "

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
-import pandas as pd
-
 from mlgate import log, paths
+from mlgate.data.sample import read_sample, sample_salt
 from mlgate.features import FeatureSpec
 from mlgate.io import write_json
 from mlgate.model import save_model
@@ -23,9 +22,23 @@ OUT_METRICS = paths.TRAIN_METRICS
 def main() -> None:
     params = load_params()
     spec = FeatureSpec(**dataclasses.asdict(params.features))
-    train = pd.read_parquet(IN_TRAIN)
     cfg = params.train
-    fitted = fit_model(train, spec, params.features, params.data.target, cfg, source=IN_TRAIN)
+    # Bounded memory: only the sampled rows are ever held (record batches, mlgate.data.sample).
+    sample = read_sample(
+        IN_TRAIN,
+        id_column=params.data.id_column,
+        n=cfg.max_train_rows,
+        salt=sample_salt(params.split.salt),
+    )
+    fitted = fit_model(
+        sample.frame,
+        spec,
+        params.features,
+        params.data.target,
+        cfg,
+        source=IN_TRAIN,
+        n_available=sample.n_available,
+    )
     meta = save_model(
         fitted.pipeline,
         OUT_MODEL,

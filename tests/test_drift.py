@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from scipy.spatial.distance import jensenshannon
 from scipy.stats import wasserstein_distance
 
-from mlgate.drift import distance
+from mlgate.drift import counts
 from mlgate.drift.binning import MISSING, UNSEEN
 from mlgate.drift.distance import jensen_shannon_distance, normed_wasserstein
 from mlgate.drift.psi import expected_psi_no_shift, psi_categorical, psi_numeric
@@ -287,8 +287,8 @@ def test_wasserstein_large_unequal_samples_and_missing() -> None:
 def test_wasserstein_in_small_slices_matches_scipy(
     n: int, m: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Large inputs are processed in slices of _CHUNK steps; shrink it to cross many borders.
-    monkeypatch.setattr(distance, "_CHUNK", 7)
+    # The value table is summed in blocks of BLOCK rows; shrink it to cross many borders.
+    monkeypatch.setattr(counts, "BLOCK", 7)
     rng = np.random.default_rng(n + m)
     u, v = rng.normal(size=n).round(1), rng.gamma(2.0, size=m).round(1)
     expected = wasserstein_distance(u, v) / u.std()

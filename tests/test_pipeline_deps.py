@@ -292,7 +292,9 @@ def compact(leaves: set[tuple[str, ...]], path: tuple[str, ...] = ()) -> list[st
 
 def expected_params(stage_file: Path) -> list[str]:
     visitor = _ParamsReads(stage_file)
-    reads = {path for path in visitor.run() if path[:1] != ("compute",)}
+    # compute.* picks the engine, and the engines write the same outputs: never a stage param
+    # (switching engine must leave dvc.lock valid).
+    reads = {p for p in visitor.run() if p[:1] != ("compute",)}
     assert visitor.found_loader or not reads
     return compact(set().union(set(), *(_leaves(p) for p in reads)))
 

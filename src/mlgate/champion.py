@@ -132,6 +132,30 @@ class RevisionReader:
                 f"cannot open champion {champion.ref} ({champion.commit[:10]}): {exc}"
             ) from exc
 
+    def _not_retrieved(self, where: str, exc: Exception) -> ArtifactError:
+        return ArtifactError(
+            f"{where}: cannot be retrieved from the DVC cache ({type(exc).__name__}: {exc}). "
+            f"Fetch it with `git checkout {self.champion.commit[:10]} && dvc pull` "
+            "(or `dvc fetch --all-tags -r <remote>`), then rerun"
+        )
+
+    def download(self, path: str, dest: Path) -> Path:
+        """Copy ``path`` (a file, or a directory such as a Spark-written Parquet dataset) as
+        committed at the champion to ``dest``; errors as :meth:`read_bytes`."""
+        where = f"{path} at champion {self.champion.ref} ({self.champion.commit[:10]})"
+        try:
+            if not self.fs.exists(path):
+                raise ArtifactError(f"{where}: not committed at that revision")
+            if not self.fs.isdir(path):
+                dest.write_bytes(self.read_bytes(path))
+                return dest
+            self.fs.get(path, str(dest), recursive=True)
+            return dest
+        except ArtifactError:
+            raise
+        except Exception as exc:  # DVC raises its own types for a missing cache entry
+            raise self._not_retrieved(where, exc) from exc
+
     def read_bytes(self, path: str) -> bytes:
         where = f"{path} at champion {self.champion.ref} ({self.champion.commit[:10]})"
         try:
@@ -141,8 +165,4 @@ class RevisionReader:
         except ArtifactError:
             raise
         except Exception as exc:  # DVC raises its own types for a missing cache entry
-            raise ArtifactError(
-                f"{where}: cannot be retrieved from the DVC cache ({type(exc).__name__}: {exc}). "
-                f"Fetch it with `git checkout {self.champion.commit[:10]} && dvc pull` "
-                "(or `dvc fetch --all-tags -r <remote>`), then rerun"
-            ) from exc
+            raise self._not_retrieved(where, exc) from exc

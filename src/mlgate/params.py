@@ -174,7 +174,8 @@ class TrainParams:
     # e.g. sklearn.ensemble.RandomForestClassifier or my_models.MyClassifier.
     estimator: Estimator = "hist_gradient_boosting"
     seed: Int = 42
-    # Above this many rows the training set is sampled (seeded) and train.json says so.
+    # Above this many rows train fits on the rows with the smallest id hashes (mlgate.data.sample)
+    # and train.json says so.
     max_train_rows: Annotated[int, Integer(ge=100)] = 2_000_000
     # Per-estimator hyperparameters; only the chosen estimator's entry is used.
     hyperparams: dict[Str, dict[Str, Any]] = field(default_factory=dict)
@@ -288,7 +289,9 @@ class ServingParams:
     max_records: AtLeastOne = 1000  # records per /predict request
     startup_timeout_s: Positive = 120.0
     request_timeout_s: Positive = 30.0
-    parity_rows: AtLeastOne = 500  # holdout rows compared with the offline scores (seeded sample)
+    # Holdout rows compared with the offline scores: those with the smallest id hashes, salted
+    # with split.salt + '/sample/serving/' + seed (mlgate.data.sample; bounded memory).
+    parity_rows: AtLeastOne = 500
     parity_single: Count = 50  # of those, sent one record per request; the rest in batches
     batch_size: AtLeastOne = 100
     tolerance: NonNegative = 1e-9  # |API score - offline score| allowed

@@ -22,6 +22,12 @@ from mlgate.features import FeatureSpec
 from mlgate.model import ESTIMATORS, build_pipeline, hash_frame
 from mlgate.params import FeaturesParams, TrainParams
 
+# What train.json says about a sample (mlgate.data.sample): which rows, chosen how.
+SAMPLE_RULE = (
+    "the train.max_train_rows rows whose data.id_column has the smallest hash salted with "
+    "split.salt + '/sample' (independent of row order, file layout and engine)"
+)
+
 
 @dataclass(frozen=True)
 class Fitted:
@@ -42,8 +48,13 @@ def fit_model(
     cfg: TrainParams,
     *,
     source: str,
+    n_available: int | None = None,
 ) -> Fitted:
-    """Fit ``cfg.estimator`` on ``train`` (read from ``source``, named in errors)."""
+    """Fit ``cfg.estimator`` on ``train`` (read from ``source``, named in errors).
+
+    ``train`` is already the sample (:func:`mlgate.data.sample.read_sample`) when the source
+    holds more than ``cfg.max_train_rows`` rows; ``n_available`` is the source's row count.
+    """
     missing = [c for c in (*spec.columns, target) if c not in train]
     if missing:
         raise DataError(
@@ -52,11 +63,13 @@ def fit_model(
         )
     hyperparams = cfg.hyperparams.get(cfg.estimator, {})
     pipeline, origin = _pipeline(spec, cfg, hyperparams)
-    n_available = len(train)
-    sampled = n_available > cfg.max_train_rows
-    if sampled:
-        # A seeded sample, sorted back into file order so the fit sees rows as stored.
-        train = train.sample(n=cfg.max_train_rows, random_state=cfg.seed).sort_index()
+    n_available = len(train) if n_available is None else n_available
+    if len(train) > cfg.max_train_rows:
+        raise DataError(
+            f"{source}: {len(train):,} rows given to fit, above train.max_train_rows "
+            f"{cfg.max_train_rows:,}; read it with mlgate.data.sample.read_sample"
+        )
+    sampled = n_available > len(train)
     start = time.perf_counter()
     # One thread: a BLAS/OpenMP reduction split across threads can change the fitted
     # coefficients in the last bits, and with them the model's sha256, from machine to machine.
@@ -68,6 +81,7 @@ def fit_model(
         "n_available": n_available,
         "n_train": len(train),
         "sampled": sampled,
+        **({"sample": SAMPLE_RULE} if sampled else {}),
         "train_positive_rate": round(float(train[target].mean()), 6),
     }
     metadata = {

@@ -83,6 +83,25 @@ def _from_counts(
     )
 
 
+def numeric_from_bin_counts(
+    cuts: np.ndarray,
+    ref_counts: np.ndarray,
+    cur_counts: np.ndarray,
+    missing: tuple[int, int],
+    epsilon: float,
+) -> PsiResult:
+    """PSI from the value bins' counts (right-closed bins between ``cuts``) and the missing
+    counts (reference, current): the one place numeric bins become a result, for both
+    engines."""
+    edges = np.concatenate(([-np.inf], cuts, [np.inf]))
+    labels = [edge_label(lo, hi) for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
+    if missing[0] or missing[1]:
+        ref_counts = np.append(ref_counts, missing[0])
+        cur_counts = np.append(cur_counts, missing[1])
+        labels.append(MISSING)
+    return _from_counts(ref_counts, cur_counts, labels, epsilon, edges=edges)
+
+
 def numeric_from_sorted(
     ref_sorted: np.ndarray,
     ref_missing: int,
@@ -92,15 +111,13 @@ def numeric_from_sorted(
     epsilon: float,
 ) -> PsiResult:
     cuts = quantile_cuts(ref_sorted, n_bins)
-    edges = np.concatenate(([-np.inf], cuts, [np.inf]))
-    ref_counts = bin_counts(ref_sorted, cuts)
-    cur_counts = bin_counts(cur_sorted, cuts)
-    labels = [edge_label(lo, hi) for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
-    if ref_missing or cur_missing:
-        ref_counts = np.append(ref_counts, ref_missing)
-        cur_counts = np.append(cur_counts, cur_missing)
-        labels.append(MISSING)
-    return _from_counts(ref_counts, cur_counts, labels, epsilon, edges=edges)
+    return numeric_from_bin_counts(
+        cuts,
+        bin_counts(ref_sorted, cuts),
+        bin_counts(cur_sorted, cuts),
+        (ref_missing, cur_missing),
+        epsilon,
+    )
 
 
 def psi_numeric(
@@ -129,6 +146,15 @@ def psi_categorical(reference: Any, current: Any, *, epsilon: float = 1e-4) -> P
     cur = as_series(current, "current")
     ref_vc = value_counts(ref)
     cur_vc = value_counts(cur)
+    missing = (len(ref) - int(ref_vc.sum()), len(cur) - int(cur_vc.sum()))
+    return categorical_from_counts(ref_vc, cur_vc, missing, epsilon)
+
+
+def categorical_from_counts(
+    ref_vc: pd.Series, cur_vc: pd.Series, missing: tuple[int, int], epsilon: float
+) -> PsiResult:
+    """PSI from per-category counts (index: category, no zero counts) and the missing counts
+    (reference, current): the one place categorical bins become a result, for both engines."""
     categories = tuple(sorted(ref_vc.index, key=category_order))
     ref_counts = ref_vc.reindex(pd.Index(categories, dtype=object)).to_numpy(dtype=np.int64)
     cur_counts = cur_vc.reindex(pd.Index(categories, dtype=object), fill_value=0).to_numpy(
@@ -140,11 +166,9 @@ def psi_categorical(reference: Any, current: Any, *, epsilon: float = 1e-4) -> P
         ref_counts = np.append(ref_counts, 0)
         cur_counts = np.append(cur_counts, unseen)
         labels.append(UNSEEN)
-    ref_missing = len(ref) - int(ref_vc.sum())
-    cur_missing = len(cur) - int(cur_vc.sum())
-    if ref_missing or cur_missing:
-        ref_counts = np.append(ref_counts, ref_missing)
-        cur_counts = np.append(cur_counts, cur_missing)
+    if missing[0] or missing[1]:
+        ref_counts = np.append(ref_counts, missing[0])
+        cur_counts = np.append(cur_counts, missing[1])
         labels.append(MISSING)
     return _from_counts(ref_counts, cur_counts, labels, epsilon, categories=categories)
 

@@ -4,7 +4,8 @@ instead of inventing a reference."""
 
 from __future__ import annotations
 
-import io
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -12,7 +13,7 @@ import pandas as pd
 from mlgate.champion import Champion, RevisionReader
 from mlgate.drift.report import drift_report
 from mlgate.errors import MlgateError
-from mlgate.params import DriftParams, FeaturesParams
+from mlgate.params import ComputeParams, DriftParams, FeaturesParams
 
 
 def as_drift_frame(
@@ -53,20 +54,44 @@ def no_reference(reason: str) -> dict[str, Any]:
 
 
 def champion_drift(
-    record: dict[str, Any], train_path: str, features: FeaturesParams, cfg: DriftParams
+    record: dict[str, Any],
+    train_path: str,
+    features: FeaturesParams,
+    cfg: DriftParams,
+    compute: ComputeParams | None = None,
 ) -> tuple[dict[str, Any], str]:
-    """The drift record of ``train_path`` against the champion of ``record``, and a log line."""
+    """The drift record of ``train_path`` against the champion of ``record``, and a log line.
+
+    The champion's training data (a file, or a Parquet dataset directory when the spark
+    engine wrote it) is copied from its commit into a temporary directory first; under
+    ``compute.engine: spark`` both sides are then read by Spark (mlgate.spark.drift), which
+    needs that directory to be visible to the executors (true for a local master).
+    """
     if not record.get("found"):
         why = record.get("error") or "no champion to compare with"
         return no_reference(why), f"drift: skipped, {why}"
     champion = Champion(record["ref"], record["commit"], record["source"], record.get("version"))
+    with tempfile.TemporaryDirectory(prefix="mlgate-drift-") as scratch:
+        try:
+            ref_path = RevisionReader(".", champion).download(
+                train_path, Path(scratch) / "reference.parquet"
+            )
+        except MlgateError as exc:
+            return no_reference(str(exc)), f"drift: no reference, {exc}"
+        if compute is not None and compute.engine == "spark":
+            report = _spark_report(compute, str(ref_path), train_path, features, cfg)
+        else:
+            report = _local_report(str(ref_path), train_path, features, cfg)
+    report = {"has_reference": True, "reference": champion.to_dict(), **report}
+    return report, _summary(report, champion)
+
+
+def _local_report(
+    ref_path: str, train_path: str, features: FeaturesParams, cfg: DriftParams
+) -> dict[str, Any]:
     current, numeric, categorical = as_drift_frame(pd.read_parquet(train_path), features)
-    try:
-        raw = RevisionReader(".", champion).read_bytes(train_path)
-        reference, _, _ = as_drift_frame(pd.read_parquet(io.BytesIO(raw)), features)
-    except MlgateError as exc:
-        return no_reference(str(exc)), f"drift: no reference, {exc}"
-    report = drift_report(
+    reference, _, _ = as_drift_frame(pd.read_parquet(ref_path), features)
+    return drift_report(
         reference,
         current,
         numeric=[c for c in numeric if c in reference],
@@ -75,8 +100,25 @@ def champion_drift(
         threshold=cfg.threshold,
         epsilon=cfg.epsilon,
     )
-    report = {"has_reference": True, "reference": champion.to_dict(), **report}
-    return report, _summary(report, champion)
+
+
+def _spark_report(
+    compute: ComputeParams,
+    ref_path: str,
+    train_path: str,
+    features: FeaturesParams,
+    cfg: DriftParams,
+) -> dict[str, Any]:
+    from mlgate.spark.compat import spark_readable
+    from mlgate.spark.drift import spark_drift_report
+    from mlgate.spark.session import spark_session
+
+    spark = spark_session(compute, app="drift")
+    # Either side may come from the local engine (ns timestamps Spark cannot read).
+    scratch = Path(ref_path).parent
+    ref_path = spark_readable(ref_path, scratch / "reference-us")
+    train_path = spark_readable(train_path, scratch / "current-us")
+    return spark_drift_report(spark, ref_path, train_path, features, cfg)
 
 
 def _summary(report: dict[str, Any], champion: Champion) -> str:

@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 
 from mlgate.drift.binning import check_epsilon, check_n_bins, sorted_valid
-from mlgate.drift.distance import js_from_result, normed_wasserstein_sorted
-from mlgate.drift.psi import expected_psi_no_shift, numeric_from_sorted, psi_categorical
+from mlgate.drift.counts import local_table, numeric_drift
+from mlgate.drift.distance import js_from_result
+from mlgate.drift.psi import PsiResult, expected_psi_no_shift, psi_categorical
 
 
 def _check_columns(
@@ -61,6 +62,26 @@ def _numeric_column(frame: pd.DataFrame, name: str, side: str) -> tuple[np.ndarr
     return sorted_valid(column.to_numpy(dtype=np.float64, na_value=np.nan), where, owned=True)
 
 
+def feature_entry(
+    result: PsiResult,
+    distance: float | None,
+    *,
+    numeric: bool,
+    n_rows: tuple[int, int],
+    threshold: float,
+) -> dict[str, Any]:
+    """One feature's entry of :func:`drift_report` (either engine)."""
+    return {
+        "kind": "numeric" if numeric else "categorical",
+        "psi": result.psi,
+        "expected_psi_no_shift": expected_psi_no_shift(result.n_bins, n_rows[0], n_rows[1]),
+        "distance": None if distance is None else float(distance),
+        "distance_name": "normed_wasserstein" if numeric else "jensen_shannon",
+        "drifted": bool(result.psi > threshold),
+        "n_bins_used": result.n_bins,
+    }
+
+
 def _feature_drift(
     reference_df: pd.DataFrame,
     current_df: pd.DataFrame,
@@ -71,29 +92,62 @@ def _feature_drift(
     epsilon: float,
     threshold: float,
 ) -> dict[str, Any]:
-    """One feature's entry of :func:`drift_report`."""
+    """One feature's entry of :func:`drift_report`, through the value-count table of
+    :mod:`.counts` for a numeric feature (the Spark engine's formulation)."""
+    distance: float | None
     if numeric:
         ref_sorted, ref_missing = _numeric_column(reference_df, name, "reference")
         cur_sorted, cur_missing = _numeric_column(current_df, name, "current")
-        result = numeric_from_sorted(
-            ref_sorted, ref_missing, cur_sorted, cur_missing, n_bins, epsilon
+        result, distance = numeric_drift(
+            local_table(ref_sorted, cur_sorted),
+            missing=(ref_missing, cur_missing),
+            valid=(ref_sorted.size, cur_sorted.size),
+            n_bins=n_bins,
+            epsilon=epsilon,
         )
-        distance = normed_wasserstein_sorted(ref_sorted, cur_sorted)
-        kind, distance_name = "numeric", "normed_wasserstein"
     else:
         result = psi_categorical(reference_df[name], current_df[name], epsilon=epsilon)
         distance = js_from_result(result)
-        kind, distance_name = "categorical", "jensen_shannon"
+    n_rows = (len(reference_df), len(current_df))
+    return feature_entry(result, distance, numeric=numeric, n_rows=n_rows, threshold=threshold)
+
+
+def check_threshold(threshold: float) -> float:
+    if (
+        isinstance(threshold, bool)
+        or not isinstance(threshold, numbers.Real)
+        or not math.isfinite(threshold)
+        or threshold <= 0
+    ):
+        raise ValueError(f"threshold must be a positive finite number, got {threshold!r}")
+    return float(threshold)
+
+
+def assemble(
+    features: dict[str, dict[str, Any]],
+    *,
+    threshold: float,
+    n_bins: int,
+    epsilon: float,
+    n_rows: tuple[int, int],
+) -> dict[str, Any]:
+    """The report from the per-feature entries (keyed in name order; either engine)."""
+    names = sorted(features)
+    features = {name: features[name] for name in names}
+    # max() keeps the first of equal maxima, and names are sorted.
+    max_feature = max(names, key=lambda n: features[n]["psi"])
+    drifted = [n for n in names if features[n]["drifted"]]
     return {
-        "kind": kind,
-        "psi": result.psi,
-        "expected_psi_no_shift": expected_psi_no_shift(
-            result.n_bins, len(reference_df), len(current_df)
-        ),
-        "distance": None if distance is None else float(distance),
-        "distance_name": distance_name,
-        "drifted": bool(result.psi > threshold),
-        "n_bins_used": result.n_bins,
+        "features": features,
+        "max_psi": features[max_feature]["psi"],
+        "max_psi_feature": max_feature,
+        "drifted_features": drifted,
+        "retrain_recommended": bool(drifted),
+        "threshold": float(threshold),
+        "n_bins": n_bins,
+        "epsilon": epsilon,
+        "n_reference": n_rows[0],
+        "n_current": n_rows[1],
     }
 
 
@@ -115,17 +169,9 @@ def drift_report(
     """
     n_bins = check_n_bins(n_bins)
     epsilon = check_epsilon(epsilon)
-    if (
-        isinstance(threshold, bool)
-        or not isinstance(threshold, numbers.Real)
-        or not math.isfinite(threshold)
-        or threshold <= 0
-    ):
-        raise ValueError(f"threshold must be a positive finite number, got {threshold!r}")
+    threshold = check_threshold(threshold)
     names = _check_columns(reference_df, current_df, numeric, categorical)
     numeric_set = set(numeric)
-    n_ref, n_cur = len(reference_df), len(current_df)
-
     features = {
         name: _feature_drift(
             reference_df,
@@ -138,19 +184,10 @@ def drift_report(
         )
         for name in names
     }
-
-    # max() keeps the first of equal maxima, and names are sorted.
-    max_feature = max(names, key=lambda n: features[n]["psi"])
-    drifted = [n for n in names if features[n]["drifted"]]
-    return {
-        "features": features,
-        "max_psi": features[max_feature]["psi"],
-        "max_psi_feature": max_feature,
-        "drifted_features": drifted,
-        "retrain_recommended": bool(drifted),
-        "threshold": float(threshold),
-        "n_bins": n_bins,
-        "epsilon": epsilon,
-        "n_reference": n_ref,
-        "n_current": n_cur,
-    }
+    return assemble(
+        features,
+        threshold=threshold,
+        n_bins=n_bins,
+        epsilon=epsilon,
+        n_rows=(len(reference_df), len(current_df)),
+    )

@@ -1,0 +1,241 @@
+"""The drift stage on Spark: the local engine's drift report from exact Spark aggregates.
+
+Each side's rows go through :func:`mlgate.drift.reference.as_drift_frame` per Arrow batch
+(``mapInPandas``), so every value is converted exactly as locally; a column whose pandas type
+would change with nulls (integers become float64, booleans object) is given that type in every
+batch when the column has a null anywhere, as pandas does for the whole column. One
+aggregation then counts each (feature, value) per side. Categorical counts are collected; a
+numeric feature's distinct values are streamed to the driver in ascending order
+(``toLocalIterator``, one partition at a time) into :func:`mlgate.drift.counts.numeric_drift`,
+the code the local engine runs on the same table: the reports agree bit for bit.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from mlgate.drift.counts import Chunk, numeric_drift
+from mlgate.drift.distance import js_from_result
+from mlgate.drift.psi import categorical_from_counts
+from mlgate.drift.reference import as_drift_frame
+from mlgate.drift.report import assemble, check_threshold, feature_entry
+from mlgate.params import DriftParams, FeaturesParams
+
+_SIDE, _STREAM_ROWS = "__mlgate_side", 1 << 16
+_INTEGRAL = (T.ByteType, T.ShortType, T.IntegerType, T.LongType)
+
+
+def _kinds(frame: DataFrame, features: FeaturesParams, nulls: dict[str, bool]) -> dict[str, bool]:
+    """Feature -> numeric?, as as_drift_frame decides on the whole column locally."""
+    types = {f.name: f.dataType for f in frame.schema.fields}
+    kinds: dict[str, bool] = {}
+    for name in features.numeric:
+        if name in types:  # a null-free boolean column is a category (local: dtype bool)
+            kinds[name] = not (isinstance(types[name], T.BooleanType) and not nulls[name])
+    for name in (*features.categorical, *features.frequency):
+        if name in types:
+            kinds[name] = False
+    for name in (*features.cyclical_dates, *features.days_since_dates):
+        if name in types:
+            kinds[name] = True
+    return kinds
+
+
+def _pandas_fixes(frame: DataFrame, nulls: dict[str, bool]) -> dict[str, str]:
+    """The dtype pandas gives a whole column with a null in it, for columns that have one."""
+    fixes = {}
+    for field in frame.schema.fields:
+        if nulls.get(field.name) and isinstance(field.dataType, _INTEGRAL):
+            fixes[field.name] = "float64"
+        elif nulls.get(field.name) and isinstance(field.dataType, T.BooleanType):
+            fixes[field.name] = "object"
+    return fixes
+
+
+def _converted(
+    frame: DataFrame, features: FeaturesParams, kinds: dict[str, bool], fixes: dict[str, str]
+) -> DataFrame:
+    names = list(kinds)
+
+    def convert(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for batch in batches:
+            batch = batch.astype({k: v for k, v in fixes.items() if k in batch})
+            drift_frame, _, _ = as_drift_frame(batch, features)
+            yield pd.DataFrame(
+                {n: drift_frame[n].astype("float64" if kinds[n] else "object") for n in names}
+            )
+
+    schema = T.StructType(
+        [T.StructField(n, T.DoubleType() if kinds[n] else T.StringType()) for n in names]
+    )
+    return frame.select(*names).mapInPandas(convert, schema)
+
+
+def _value_counts(reference: DataFrame, current: DataFrame, kinds: dict[str, bool]) -> DataFrame:
+    """(feature, number, text, reference count, current count), one row per distinct value;
+    a missing value (null or NaN) is the row whose number and text are both null."""
+
+    def item(name: str) -> Any:
+        number = F.col(name) if kinds[name] else F.lit(None).cast("double")
+        number = F.when(F.isnan(number), None).otherwise(number)
+        text = F.lit(None).cast("string") if kinds[name] else F.col(name)
+        return F.struct(F.lit(name).alias("f"), number.alias("x"), text.alias("s"))
+
+    both = reference.withColumn(_SIDE, F.lit(0)).unionByName(current.withColumn(_SIDE, F.lit(1)))
+    items = both.select(F.explode(F.array(*[item(n) for n in kinds])).alias("e"), _SIDE)
+    return (
+        items.select("e.*", _SIDE)
+        .groupBy("f", "x", "s")
+        .agg(F.sum(1 - F.col(_SIDE)).alias("r"), F.sum(_SIDE).alias("c"))
+    )
+
+
+def _stream(rows: Iterator[Any]) -> Iterator[Chunk]:
+    """Rows (x, r, c) in value order -> chunks of numpy arrays."""
+    buffer: list[tuple[float, int, int]] = []
+    for row in rows:
+        buffer.append((row["x"], row["r"], row["c"]))
+        if len(buffer) == _STREAM_ROWS:
+            yield _chunk(buffer)
+            buffer = []
+    if buffer:
+        yield _chunk(buffer)
+
+
+def _chunk(buffer: list[tuple[float, int, int]]) -> Chunk:
+    values, ref, cur = zip(*buffer, strict=True)
+    return (
+        np.array(values, dtype=np.float64),
+        np.array(ref, dtype=np.int64),
+        np.array(cur, dtype=np.int64),
+    )
+
+
+def _null_flags(frame: DataFrame, names: list[str]) -> dict[str, bool]:
+    row = frame.select(*[F.max(F.col(n).isNull().cast("int")).alias(n) for n in names]).first()
+    return {n: bool(row[n]) if row is not None else False for n in names}
+
+
+def _categorical(rows: list[Any], name: str, epsilon: float) -> tuple[Any, float]:
+    mine = [r for r in rows if r["f"] == name]
+    counts = {}
+    for side in ("r", "c"):
+        seen = [(r["s"], int(r[side])) for r in mine if r["s"] is not None and r[side]]
+        counts[side] = pd.Series(
+            [n for _, n in seen],
+            index=pd.Index([v for v, _ in seen], dtype=object),
+            dtype=np.int64,
+        )
+    missing = (
+        sum(int(r["r"]) for r in mine if r["s"] is None),
+        sum(int(r["c"]) for r in mine if r["s"] is None),
+    )
+    result = categorical_from_counts(counts["r"], counts["c"], missing, epsilon)
+    return result, js_from_result(result)
+
+
+def _numeric(
+    counts: DataFrame,
+    small: list[Any],
+    names: list[str],
+    n_rows: tuple[int, int],
+    cfg: DriftParams,
+) -> dict[str, tuple[Any, float | None]]:
+    """Every numeric feature from one sort of their distinct values by (feature, value),
+    streamed once: each feature's values arrive together, in ascending order."""
+    rows = (
+        counts.where(F.col("f").isin(names) & F.col("x").isNotNull())
+        .select("f", "x", "r", "c")
+        .orderBy("f", "x")
+        .toLocalIterator(prefetchPartitions=True)
+    )
+
+    def missing(name: str) -> tuple[int, int]:
+        mine = [r for r in small if r["f"] == name]
+        return sum(int(r["r"]) for r in mine), sum(int(r["c"]) for r in mine)
+
+    def drift(name: str, table: Iterator[Chunk]) -> tuple[Any, float | None]:
+        lost = missing(name)
+        valid = (n_rows[0] - lost[0], n_rows[1] - lost[1])
+        return numeric_drift(
+            table, missing=lost, valid=valid, n_bins=cfg.n_bins, epsilon=cfg.epsilon
+        )
+
+    out = {}
+    # Streamed: only one partition of rows is on the driver at a time.
+    for name, group in itertools.groupby(rows, key=lambda r: r["f"]):
+        out[name] = drift(name, _stream(group))
+    for name in names:  # a feature without a single value on either side
+        if name not in out:
+            out[name] = drift(name, iter(()))
+    return out
+
+
+def _sides(
+    reference: DataFrame, current: DataFrame, features: FeaturesParams
+) -> tuple[dict[str, bool], DataFrame, DataFrame]:
+    """Which features are compared (numeric?), and both sides converted as locally."""
+    wanted = [
+        *features.numeric,
+        *features.categorical,
+        *features.frequency,
+        *features.cyclical_dates,
+        *features.days_since_dates,
+    ]
+    present = list(dict.fromkeys(n for n in wanted if n in current.columns))
+    kinds = _kinds(current, features, _null_flags(current, present))
+    kinds = {n: k for n, k in sorted(kinds.items()) if n in reference.columns}
+    if not kinds:
+        raise ValueError("no features given: numeric and categorical are both empty")
+    converted = []
+    for frame in (reference, current):
+        fixes = _pandas_fixes(frame.select(*kinds), _null_flags(frame, list(kinds)))
+        converted.append(_converted(frame, features, kinds, fixes))
+    return kinds, converted[0], converted[1]
+
+
+def spark_drift_report(
+    spark: SparkSession,
+    reference_path: str,
+    current_path: str,
+    features: FeaturesParams,
+    cfg: DriftParams,
+) -> dict[str, Any]:
+    """:func:`mlgate.drift.report.drift_report` of the two Parquet files or datasets, as the
+    drift stage computes it locally from ``as_drift_frame`` of each."""
+    threshold = check_threshold(cfg.threshold)
+    reference, current = spark.read.parquet(reference_path), spark.read.parquet(current_path)
+    n_rows = (reference.count(), current.count())
+    for side, n in zip(("reference", "current"), n_rows, strict=True):
+        if n == 0:
+            raise ValueError(f"{side}_df is empty; expected at least one row")
+    kinds, ref_conv, cur_conv = _sides(reference, current, features)
+    counts = _value_counts(ref_conv, cur_conv, kinds).persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        # Categorical values and every feature's missing count: small enough to collect.
+        small = counts.where(F.col("x").isNull()).collect()
+        numeric_names = [n for n, numeric in kinds.items() if numeric]
+        numeric_results = _numeric(counts, small, numeric_names, n_rows, cfg)
+        entries = {}
+        for name, numeric in kinds.items():
+            if numeric:
+                result, distance = numeric_results[name]
+            else:
+                result, distance = _categorical(small, name, cfg.epsilon)
+            entries[name] = feature_entry(
+                result, distance, numeric=numeric, n_rows=n_rows, threshold=threshold
+            )
+    finally:
+        counts.unpersist()
+    return assemble(
+        entries, threshold=threshold, n_bins=cfg.n_bins, epsilon=cfg.epsilon, n_rows=n_rows
+    )
