@@ -16,8 +16,7 @@ from mlgate import log, paths
 from mlgate.data.split import holdout_mask
 from mlgate.engine import ENGINE_KEY, engine_record
 from mlgate.errors import DataError
-from mlgate.io import write_json
-from mlgate.io_dataset import write_parquet_over
+from mlgate.io import write_json, write_parquet
 from mlgate.params import Params, load_params
 from mlgate.stage import run
 
@@ -54,8 +53,8 @@ def _split_local(params: Params) -> tuple[Side, Side]:
         for part in (train, holdout)
     )
     _check_sides(target, sides[0], sides[1])
-    write_parquet_over(OUT_TRAIN, train)
-    write_parquet_over(OUT_HOLDOUT, holdout)
+    write_parquet(OUT_TRAIN, train)
+    write_parquet(OUT_HOLDOUT, holdout)
     return sides[0], sides[1]
 
 

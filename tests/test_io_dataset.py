@@ -1,14 +1,13 @@
-"""Atomic replacement of dataset directories: the previous output survives a failed write."""
+"""mlgate.io.atomic_dataset (Spark writes the directory itself): the previous output survives."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
-from mlgate import io_dataset
-from mlgate.io_dataset import atomic_dataset, write_parquet_over
+from mlgate import io
+from mlgate.io import atomic_dataset
 
 
 def _dataset(path: Path, text: str) -> None:
@@ -22,7 +21,7 @@ def test_new_directory_replaces_any_previous_output(
     tmp_path, monkeypatch, exchange, before
 ) -> None:  # type: ignore[no-untyped-def]
     if not exchange:  # the two-rename fallback of file systems without RENAME_EXCHANGE
-        monkeypatch.setattr(io_dataset, "_exchange", lambda a, b: False)
+        monkeypatch.setattr(io, "_exchange", lambda a, b: False)
     target = tmp_path / "out.parquet"
     if before == "file":
         target.write_text("old")
@@ -51,12 +50,3 @@ def test_stale_temporaries_of_dead_writers_are_removed(tmp_path) -> None:  # typ
     with atomic_dataset(target) as tmp:
         _dataset(tmp, "new")
     assert not dead.exists()
-
-
-def test_a_file_write_replaces_a_spark_directory(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    target = tmp_path / "train.parquet"
-    _dataset(target, "spark parts")
-    frame = pd.DataFrame({"a": [1, 2, 3]})
-    write_parquet_over(target, frame)
-    assert target.is_file()
-    pd.testing.assert_frame_equal(pd.read_parquet(target), frame)

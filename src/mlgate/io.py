@@ -154,6 +154,32 @@ def atomic_directory(target: str | os.PathLike[str]) -> Iterator[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+@contextlib.contextmanager
+def atomic_dataset(target: str | os.PathLike[str]) -> Iterator[Path]:
+    """Like :func:`atomic_directory`, for writers that create the directory themselves (Spark
+    refuses to write into an existing one): yields a path that does not exist yet, inside a
+    private temporary holder beside ``target``; on success it replaces ``target``."""
+    target = Path(target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _remove_stale_temps(target)
+        holder = Path(
+            tempfile.mkdtemp(
+                prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp", dir=target.parent
+            )
+        )
+    except OSError as exc:
+        raise _write_error(target, exc) from exc
+    try:
+        yield holder / "dataset"
+        replace_path(holder / "dataset", target)
+        _fsync_dir(target.parent)
+    except OSError as exc:
+        raise _write_error(target, exc) from exc
+    finally:
+        shutil.rmtree(holder, ignore_errors=True)
+
+
 _RENAME_EXCHANGE = 2  # linux/fs.h
 _AT_FDCWD = -100
 

@@ -30,9 +30,10 @@ params.yaml differs in latency bounds only (LATENCY_PARAMS: a loaded machine mus
 Data size: the README's own, the default 20,000 rows. The walk-through quotes figures of that
 run (18/18 checks, the +0.0046 delta and its CI, 33/33) and they are checked; at 6,000 rows the
 first gate already counts 17 checks (measured), at 4,000 the gradient-boosting first model
-fails two behavioral tests (tests/reliability/conftest.py), and the cost is mostly start-up (``dvc repro`` of all stages is ~20 s), so small data would
-save little (measured: 26 s vs 24 s of CPU for `dvc repro` at 20,000 vs 6,000 rows). The
-whole test: ~135 s of CPU, 5.7 min wall on 2 cores at load average ~10.
+fails two behavioral tests (tests/reliability/conftest.py), and the cost is mostly start-up
+(``dvc repro`` of all stages is ~20 s), so small data would save little (measured: 26 s vs
+24 s of CPU for `dvc repro` at 20,000 vs 6,000 rows). The whole test:
+~135 s of CPU, 5.7 min wall on 2 cores at load average ~10.
 """
 
 from __future__ import annotations

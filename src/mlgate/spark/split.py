@@ -21,7 +21,7 @@ from pyspark.sql.types import BooleanType, StructField, StructType
 
 from mlgate.data.split import holdout_mask
 from mlgate.errors import DataError
-from mlgate.io_dataset import atomic_dataset
+from mlgate.io import atomic_dataset
 
 SIDE = "__mlgate_holdout"
 _FILE, _ROW = "__mlgate_file", "__mlgate_row"
