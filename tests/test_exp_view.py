@@ -125,3 +125,17 @@ def test_outside_a_dvc_repository_it_says_so(
     monkeypatch.chdir(tmp_path)
     assert main(["exp"]) == 2
     assert "dvc exp show --json" in capsys.readouterr().err
+
+
+def test_a_narrow_terminal_never_cuts_a_number(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """At 60 columns rich cut cells to "0.8737 [0.8597, 0.87…" (seen in the README test)."""
+    monkeypatch.setattr(cli_exp, "_exp_show", lambda _args: exp_show())
+    monkeypatch.setattr(cli_exp, "out", Console(width=60, highlight=False, soft_wrap=True))
+    args = argparse.Namespace(num=None, rev=None, all_branches=False, all_tags=False)
+    assert cli_exp.cmd_exp(argparse.Namespace(**vars(args), all_commits=False)) == 0
+    text = capsys.readouterr().out
+    assert "…" not in text
+    assert "0.8737 [0.8597, 0.8784]" in text and "+0.0046 [+0.0027, +0.0066]" in text
+    assert all(h in text.splitlines()[0] for h in HEADERS)

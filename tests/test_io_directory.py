@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from mlgate import io
+from mlgate.errors import MlgateError
 
 
 def _dir_with(path: Path, text: str) -> None:
@@ -40,12 +42,23 @@ def test_failed_writer_leaves_previous_directory(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["validated.parquet"]
 
 
-def test_file_replaces_a_directory_output(tmp_path: Path) -> None:
+def test_a_parquet_file_replaces_a_directory_output(tmp_path: Path) -> None:
     # The local engine writes one file where the Spark engine left a directory of parts.
     target = tmp_path / "validated.parquet"
     _dir_with(target, "old")
-    io.write_text(target, "one file")
-    assert target.read_text(encoding="utf-8") == "one file"
+    frame = pd.DataFrame({"a": [1, 2, 3]})
+    io.write_parquet(target, frame)
+    assert target.is_file()
+    pd.testing.assert_frame_equal(pd.read_parquet(target), frame)
+
+
+def test_other_writes_never_delete_a_directory(tmp_path: Path) -> None:
+    # `--out drafts/` naming a directory by mistake must not delete what is in it.
+    target = tmp_path / "drafts"
+    _dir_with(target, "keep me")
+    with pytest.raises(MlgateError, match="EISDIR"):
+        io.write_text(target, "one file")
+    assert target.is_dir() and sorted(p.name for p in tmp_path.iterdir()) == ["drafts"]
 
 
 def test_without_exchange_the_old_directory_is_renamed_aside(

@@ -29,11 +29,13 @@ os.umask(_UMASK)
 
 
 @contextlib.contextmanager
-def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
+def atomic_path(target: str | os.PathLike[str], *, over_directory: bool = False) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; on success it replaces ``target`` atomically.
 
     The temporary file is ``.<name>.<pid>.<random>.tmp``. A writer killed with SIGKILL cannot
     remove its own; the next write of the same target removes those whose process is gone.
+    A directory at ``target`` is an error (EISDIR) unless ``over_directory``: only a Parquet
+    dataset (the Spark engine's layout of the same output) may be replaced by a file.
     """
     target = Path(target)
     try:
@@ -52,7 +54,10 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
         yield tmp
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
-        replace_path(tmp, target)
+        if over_directory:
+            replace_path(tmp, target)
+        else:
+            os.replace(tmp, target)  # EISDIR on a directory: never delete one by accident
         _fsync_dir(target.parent)
     except OSError as exc:
         # Writers (joblib, pyarrow) often raise without a file name, or with the temporary
@@ -242,9 +247,14 @@ def _fsync_dir(directory: Path) -> None:
             os.close(fd)
 
 
-def atomic_write(target: str | os.PathLike[str], writer: Callable[[Path], Any]) -> None:
+def atomic_write(
+    target: str | os.PathLike[str],
+    writer: Callable[[Path], Any],
+    *,
+    over_directory: bool = False,
+) -> None:
     """Call ``writer(tmp_path)`` and move the result onto ``target`` atomically."""
-    with atomic_path(target) as tmp:
+    with atomic_path(target, over_directory=over_directory) as tmp:
         writer(tmp)
 
 
@@ -328,7 +338,10 @@ def write_parquet(
     dictionary fills up and is abandoned, costing time and a larger file.
     """
     options = parquet_options(frame.columns, statistics=statistics, plain_columns=plain_columns)
-    atomic_write(target, lambda p: frame.to_parquet(p, index=False, **options))
+    # A directory there is the Spark engine's layout of the same table: replace it.
+    atomic_write(
+        target, lambda p: frame.to_parquet(p, index=False, **options), over_directory=True
+    )
 
 
 def parquet_options(

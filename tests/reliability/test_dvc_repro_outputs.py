@@ -180,6 +180,15 @@ def test_a_killed_train_under_dvc_repro_leaves_a_whole_model(workspace: Pipeline
         assert state in ("old", "new", "mixed, refused"), f"after {delay:.2f} s: {state}"
         states.append(state)
     recovered = workspace.repro(check=False)
+    rwlock = workspace.path / ".dvc" / "tmp" / "rwlock"
+    if recovered.returncode != 0 and "RWLock-file" in recovered.stderr:
+        # DVC writes its own lock file in place: SIGKILL during that write leaves it empty and
+        # the next `dvc repro` refuses to start (seen once in the suite). That is DVC's file,
+        # not an output of ours, and mlgate's outputs were checked above; the user's remedy is
+        # to delete it, as here.
+        assert rwlock.read_text(encoding="utf-8").strip() == ""
+        rwlock.unlink()
+        recovered = workspace.repro(check=False)
     assert recovered.returncode == 0, recovered.stdout + recovered.stderr
     assert _model_state(workspace.path, old) == "new"
 

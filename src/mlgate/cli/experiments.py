@@ -49,9 +49,16 @@ def cmd_exp(args: argparse.Namespace) -> int:
         column.no_wrap = True  # numbers and names whole; only the changed params wrap
     table.columns[-1].overflow = "fold"
     table.columns[-1].min_width = 20
-    for row in rows(_exp_show(_dvc_args(args))):
+    lines = [cells(row) for row in rows(_exp_show(_dvc_args(args)))]
+    for line in lines:
         # Text, not markup: a param value like [a, b] would read as a rich tag.
-        table.add_row(*(Text(cell) for cell in cells(row)))
+        table.add_row(*(Text(cell) for cell in line))
+    # Never cut a number to fit a narrow terminal ("0.8737 [0.8646, 0.…"): the table gets the
+    # width its unwrappable columns need, and the terminal wraps the long lines instead.
+    whole = [max(len(c) for c in column) for column in zip(HEADERS, *lines, strict=True)][:-1]
+    needed = sum(whole) + 2 * len(whole) + table.columns[-1].min_width
+    if needed > out.width:
+        out.width = needed  # rich's print(width=) only narrows
     out.print(table)
     return 0
 
