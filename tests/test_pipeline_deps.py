@@ -288,9 +288,14 @@ def compact(leaves: set[tuple[str, ...]], path: tuple[str, ...] = ()) -> list[st
     return [entry for key in node for entry in compact(leaves, (*path, key))]
 
 
+# Read by stages but never a stage param: the engines write the same outputs, so switching
+# engine must leave dvc.lock valid (params.py ComputeParams).
+NOT_STAGE_PARAMS = ("compute",)
+
+
 def expected_params(stage_file: Path) -> list[str]:
     visitor = _ParamsReads(stage_file)
-    reads = visitor.run()
+    reads = {p for p in visitor.run() if p[:1] not in {(k,) for k in NOT_STAGE_PARAMS}}
     assert visitor.found_loader or not reads
     return compact(set().union(set(), *(_leaves(p) for p in reads)))
 
