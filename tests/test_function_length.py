@@ -16,7 +16,6 @@ MAX_LINES = 60
 # "path:function" -> why it may stay long. Entries marked "to split" are debts, not designs.
 ALLOWED = {
     "src/mlgate/serving/checks.py:bad_payload_catalog": "a table: one bad payload per row",
-    "src/mlgate/metrics/auc.py:delong_paired": "the DeLong formulas in STATISTICS.md order",
 }
 
 

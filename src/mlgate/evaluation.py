@@ -14,16 +14,20 @@ import pandas as pd
 from sklearn.metrics import precision_recall_curve, roc_curve
 
 from mlgate.metrics import (
+    ScoreTable,
     UndefinedAucError,
-    brier_loss,
     calibration_table,
-    canonical_rows,
-    expected_calibration_error,
-    log_loss,
-    roc_auc_delong,
+    roc_auc_from_table,
+    score_table,
     subset_order,
 )
-from mlgate.metrics.average_precision import average_precision
+from mlgate.metrics.average_precision import table_average_precision
+from mlgate.metrics.calibration import (
+    table_brier_loss,
+    table_calibration_error,
+    table_log_loss,
+    table_mean_score,
+)
 from mlgate.slices import Predicate
 
 MAX_CURVE_POINTS = 500
@@ -36,6 +40,57 @@ def _r(value: float) -> float:
     return float(f"{float(value):.10g}")
 
 
+def _confusion(table: ScoreTable, threshold: float) -> dict[str, int]:
+    """Counts of rows predicted positive (``score >= threshold``) or not, by label."""
+    cut = int(np.searchsorted(table.scores, threshold, side="left"))  # first score >= it
+    tp, fn = int(table.n_pos[cut:].sum()), int(table.n_pos[:cut].sum())
+    fp, tn = int(table.n_neg[cut:].sum()), int(table.n_neg[:cut].sum())
+    return {"tn": tn, "fp": fp, "fn": fn, "tp": tp}
+
+
+def _threshold_scores(confusion: dict[str, int]) -> tuple[float, float, float]:
+    tp, fp, fn = confusion["tp"], confusion["fp"], confusion["fn"]
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f1
+
+
+def table_metrics(
+    table: ScoreTable, *, threshold: float, confidence: float, calibration_bins: int
+) -> dict[str, Any]:
+    """Every headline metric of one model from the score table of its rows (raises
+    UndefinedAucError with a single class or fewer than two of one).
+
+    The one function both engines call: the local engine builds the table from arrays
+    (:func:`holdout_metrics`), Spark from ``groupBy(score, label).count()``; the table does
+    not depend on row order or partitioning, so neither do these figures.
+    """
+    auc = roc_auc_from_table(table, confidence=confidence)
+    confusion = _confusion(table, threshold)
+    precision, recall, f1 = _threshold_scores(confusion)
+    return {
+        "n": table.total,
+        "n_positive": table.total_pos,
+        "positive_rate": _r(table.total_pos / table.total),
+        "roc_auc": _r(auc.auc),
+        "roc_auc_ci_low": _r(auc.ci_low),
+        "roc_auc_ci_high": _r(auc.ci_high),
+        "roc_auc_std_error": _r(auc.std_error),
+        "roc_auc_ci_clipped": auc.ci_clipped,
+        "pr_auc": _r(table_average_precision(table)),
+        "brier_loss": _r(table_brier_loss(table)),
+        "log_loss": _r(table_log_loss(table)),
+        "calibration_error": _r(table_calibration_error(table, n_bins=calibration_bins)),
+        "mean_score": _r(table_mean_score(table)),
+        "threshold": threshold,
+        "precision_score": _r(precision),
+        "recall_score": _r(recall),
+        "f1_score": _r(f1),
+        "confusion": confusion,
+    }
+
+
 def holdout_metrics(
     y_true: np.ndarray,
     y_score: np.ndarray,
@@ -45,44 +100,14 @@ def holdout_metrics(
     calibration_bins: int,
     order: np.ndarray | None = None,
 ) -> dict[str, Any]:
-    """Every headline metric of one model on one set of rows (raises UndefinedAucError if
-    the rows hold a single class or fewer than two of one). ``order``: ``np.argsort(y_score)``
-    if the caller has it; the ranking metrics then need no sort of their own."""
-    y = np.asarray(y_true).astype(bool)
-    p = np.asarray(y_score, dtype=float)
-    if order is None:
-        order = np.argsort(p)
-    auc = roc_auc_delong(y, p, confidence=confidence, presorted=order)
-    # The means below summed in one fixed row order: the same bits whatever the holdout's order.
-    y_c, p_c = canonical_rows(y, p, order)
-    predicted = p >= threshold
-    tp = int(np.sum(predicted & y))
-    fp = int(np.sum(predicted & ~y))
-    fn = int(np.sum(~predicted & y))
-    tn = int(np.sum(~predicted & ~y))
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {
-        "n": int(y.size),
-        "n_positive": int(y.sum()),
-        "positive_rate": _r(y.mean()),
-        "roc_auc": _r(auc.auc),
-        "roc_auc_ci_low": _r(auc.ci_low),
-        "roc_auc_ci_high": _r(auc.ci_high),
-        "roc_auc_std_error": _r(auc.std_error),
-        "roc_auc_ci_clipped": auc.ci_clipped,
-        "pr_auc": _r(average_precision(y, p, order)),
-        "brier_loss": _r(brier_loss(y_c, p_c)),
-        "log_loss": _r(log_loss(y_c, p_c)),
-        "calibration_error": _r(expected_calibration_error(y_c, p_c, n_bins=calibration_bins)),
-        "mean_score": _r(p_c.mean()),
-        "threshold": threshold,
-        "precision_score": _r(precision),
-        "recall_score": _r(recall),
-        "f1_score": _r(f1),
-        "confusion": {"tn": tn, "fp": fp, "fn": fn, "tp": tp},
-    }
+    """Every headline metric of one model on one set of rows: :func:`table_metrics` of their
+    score table. ``order``: ``np.argsort(y_score)`` if the caller has it (saves the sort)."""
+    return table_metrics(
+        score_table(y_true, y_score, order),
+        threshold=threshold,
+        confidence=confidence,
+        calibration_bins=calibration_bins,
+    )
 
 
 def slice_metrics(
@@ -110,14 +135,13 @@ def slice_metrics(
         reason = slice_skip_reason(n, n_pos, min_samples)
         if reason is None:
             try:
+                table = score_table(y[mask], y_score[mask], subset_order(order, mask))
                 entry.update(
-                    holdout_metrics(
-                        y[mask],
-                        y_score[mask],
+                    table_metrics(
+                        table,
                         threshold=threshold,
                         confidence=confidence,
                         calibration_bins=calibration_bins,
-                        order=subset_order(order, mask),
                     )
                 )
             except UndefinedAucError as exc:

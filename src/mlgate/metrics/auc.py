@@ -29,22 +29,35 @@ from __future__ import annotations
 
 import math
 import numbers
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from decimal import Decimal
 from fractions import Fraction
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.stats import norm
 
+from mlgate.metrics.exact import exact_dot, exact_sum, weighted_sum_squares
+from mlgate.metrics.score_table import (
+    ScoreTable,
+    score_table,
+    table_and_rows,
+    table_k_values,
+)
+
 __all__ = [
     "AucResult",
     "PairedAucResult",
+    "PairedSums",
     "UndefinedAucError",
-    "canonical_rows",
     "delong_paired",
     "midrank_components",
+    "paired_from_sums",
+    "paired_sums",
     "roc_auc_delong",
+    "roc_auc_from_table",
     "subset_order",
+    "sums_from_components",
 ]
 
 
@@ -103,70 +116,10 @@ class PairedAucResult:
     confidence: float
 
 
-# --------------------------------------------------------------------------- validation
+# --------------------------------------------------------------------------- checks
 
 
-def _as_1d(values: ArrayLike, name: str) -> np.ndarray:
-    arr = np.asarray(values)
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be 1-D, got an array of shape {arr.shape}")
-    if arr.size == 0:
-        raise ValueError(f"{name} is empty; expected at least one value")
-    return arr
-
-
-def _as_binary_labels(y_true: ArrayLike, name: str = "y_true") -> NDArray[np.bool_]:
-    """Labels as a bool array; accepts bool or numbers that are all 0 or 1 (1 = positive)."""
-    arr = _as_1d(y_true, name)
-    if arr.dtype == np.bool_:
-        return arr
-    if arr.dtype.kind not in "iuf":
-        # object arrays (e.g. pandas nullable columns) are fine if they convert cleanly
-        try:
-            arr = arr.astype(np.float64)
-        except (TypeError, ValueError):
-            raise ValueError(
-                f"{name} must hold binary labels (bool or 0/1), got dtype {arr.dtype}"
-            ) from None
-    bad = ~((arr == 0) | (arr == 1))
-    if bad.any():
-        first = int(np.flatnonzero(bad)[0])
-        raise ValueError(
-            f"{name} must hold binary labels (bool or 0/1); found {int(bad.sum())} other "
-            f"value(s), first {arr[first].item()!r} at index {first}"
-        )
-    return arr == 1
-
-
-def _as_finite_scores(y_score: ArrayLike, name: str = "y_score") -> NDArray[np.float64]:
-    """Scores as float64; NaN/inf are refused because they have no place in a ranking."""
-    arr = _as_1d(y_score, name)
-    if arr.dtype.kind not in "biuf":
-        try:
-            arr = arr.astype(np.float64)
-        except (TypeError, ValueError):
-            raise ValueError(f"{name} must be numeric, got dtype {arr.dtype}") from None
-    arr = arr.astype(np.float64, copy=False)
-    bad = ~np.isfinite(arr)
-    if bad.any():
-        first = int(np.flatnonzero(bad)[0])
-        raise ValueError(
-            f"{name} must be finite; found {int(bad.sum())} NaN/inf value(s), first "
-            f"{arr[first].item()!r} at index {first}"
-        )
-    return arr
-
-
-def _check_same_length(y: np.ndarray, other: np.ndarray, name: str) -> None:
-    if y.shape[0] != other.shape[0]:
-        raise ValueError(
-            f"y_true and {name} must have the same length, got {y.shape[0]} and {other.shape[0]}"
-        )
-
-
-def _check_classes(y: NDArray[np.bool_]) -> tuple[int, int]:
-    n_pos = int(np.count_nonzero(y))
-    n_neg = int(y.shape[0] - n_pos)
+def _check_classes(n_pos: int, n_neg: int) -> tuple[int, int]:
     if n_pos < 2 or n_neg < 2:
         raise UndefinedAucError(
             "ROC AUC with a DeLong variance needs at least 2 positives and 2 negatives, got "
@@ -186,21 +139,6 @@ def _z_quantile(confidence: float) -> float:
 # --------------------------------------------------------------------------- core
 
 
-def _doubled_midranks_sorted(sorted_values: NDArray[np.float64]) -> NDArray[np.int64]:
-    """2 x the 1-based midranks of an already sorted array, O(N), as exact integers.
-
-    A tied run covering 0-based positions [s, e) holds ranks s+1 .. e, mean (s + e + 1) / 2;
-    doubling keeps every midrank an integer, so the counts below are exact.
-    """
-    n = sorted_values.shape[0]
-    starts_mask = np.empty(n, dtype=np.bool_)
-    starts_mask[0] = True
-    np.not_equal(sorted_values[1:], sorted_values[:-1], out=starts_mask[1:])
-    starts = np.flatnonzero(starts_mask)
-    ends = np.append(starts[1:], n)  # exclusive
-    return np.repeat(starts + ends + 1, ends - starts).astype(np.int64, copy=False)
-
-
 def subset_order(order: NDArray[np.intp], mask: NDArray[np.bool_]) -> NDArray[np.intp]:
     """An argsort of ``score[mask]`` from an argsort ``order`` of ``score``, in O(N), no sort.
 
@@ -212,91 +150,33 @@ def subset_order(order: NDArray[np.intp], mask: NDArray[np.bool_]) -> NDArray[np
     return position[order[mask[order]]]
 
 
-def canonical_rows(
-    y: NDArray[np.bool_], score: NDArray[np.float64], order: NDArray[np.intp]
-) -> tuple[NDArray[np.bool_], NDArray[np.float64]]:
-    """The same (label, score) pairs in one fixed order: positives, then negatives, each by
-    ascending score. ``order`` is ``np.argsort(score)``.
-
-    Floating-point sums depend on the order of their terms; a mean loss computed over these
-    rows is the same to the last bit whatever order the holdout's rows came in (within a class,
-    tied scores are equal terms), at the cost of two gathers instead of a sort.
-    """
-    sorted_score, sorted_y = score[order], y[order]
-    n_pos = int(np.count_nonzero(sorted_y))
-    labels = np.zeros(y.shape[0], dtype=np.bool_)
-    labels[:n_pos] = True
-    return labels, np.concatenate([sorted_score[sorted_y], sorted_score[~sorted_y]])
-
-
-def _checked_order(score: NDArray[np.float64], order: ArrayLike | None) -> NDArray[np.intp]:
-    if order is None:
-        return np.argsort(score)  # stability is irrelevant: tied values share one midrank
-    order = np.asarray(order)
-    if order.shape != score.shape or not np.all(np.diff(score[order]) >= 0):
-        raise ValueError("presorted order does not sort the scores; expected np.argsort(score)")
-    return order
-
-
-def _counts(
-    y: NDArray[np.bool_], score: NDArray[np.float64], n_pos: int, order: NDArray[np.intp]
-) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-    """DeLong's components as integer numerators, in input order: ``(k10, k01)``.
-
-    ``k10[i] = 2 * (negatives below positive i) + (negatives tied with it)``, so
-    ``V10_i = k10[i] / (2n)``; ``k01[j] = 2 * (positives above negative j) + (positives tied)``,
-    so ``V01_j = k01[j] / (2m)``. They are the doubled midrank differences of Sun & Xu.
-    """
-    z_sorted = score[order]
-    is_pos = y[order]
-    t_z = _doubled_midranks_sorted(z_sorted)
-    sorted_k = np.empty(y.shape[0], dtype=np.int64)
-    sorted_k[is_pos] = t_z[is_pos] - _doubled_midranks_sorted(z_sorted[is_pos])
-    sorted_k[~is_pos] = 2 * n_pos - (t_z[~is_pos] - _doubled_midranks_sorted(z_sorted[~is_pos]))
-    # back to input order: the k-th positive (negative) of the input gets its own count,
-    # which the paired test needs to line up model A and model B row by row
-    counts = np.empty(y.shape[0], dtype=np.int64)
-    counts[order] = sorted_k
-    return counts[y], counts[~y]
-
-
-_INT64_MAX = int(np.iinfo(np.int64).max)
-
-
 def _sum_squares(k: NDArray[np.int64]) -> int:
-    """sum(k**2) exactly, as a Python int: int64 partial sums small enough not to overflow."""
-    biggest = int(np.abs(k).max())
-    if biggest > 3_000_000_000:  # k*k itself would overflow int64: beyond 1.5e9 rows a class
-        return sum(int(v) * int(v) for v in k.tolist())
-    squares = k * k
-    per_chunk = max(1, _INT64_MAX // max(biggest * biggest, 1))
-    return sum(
-        int(squares[i : i + per_chunk].sum()) for i in range(0, squares.shape[0], per_chunk)
-    )
+    """sum(k**2) exactly, as a Python int (see :func:`mlgate.metrics.exact.exact_dot`)."""
+    return exact_dot(k, k)
 
 
-def _var_numerator(k: NDArray[np.int64]) -> tuple[int, int]:
-    """``(sum(k), len(k) * sum(k**2) - sum(k)**2)``: the sum, and len(k)**2 * (len(k) - 1) /
-    len(k) times the sample variance (ddof=1) of ``k``, both exact; 0 iff ``k`` is constant."""
-    total = int(k.sum())  # exact: |sum| <= m * 2n stays far inside int64 below 4e9 rows
-    return total, k.shape[0] * _sum_squares(k) - total * total
+def _variance_from_sums(m: int, n: int, s10: int, sq10: int, s01: int, sq01: int) -> float:
+    """DeLong's ``var(V10)/m + var(V01)/n`` from exact sums of the doubled components.
 
-
-def _variance(
-    k10: NDArray[np.int64], k01: NDArray[np.int64], n_pos: int, n_neg: int
-) -> tuple[int, float]:
-    """(sum of k10, DeLong variance ``var(V10)/m + var(V01)/n``) from exact integer sums.
-
-    ``var(V10) = var(k10) / (2n)^2`` and ``var(k) = num / (m (m - 1))``; the two terms are added
-    as fractions and rounded once, so the result does not depend on the order of the rows.
+    ``V10 = k10 / (2n)``, and ``m * sum(k10^2) - sum(k10)^2 = m (m - 1) var(k10)``; the two
+    terms are added as fractions and rounded once, so the result does not depend on the order
+    of the rows or on how their sums were split across partitions.
     """
-    m, n = n_pos, n_neg
-    s10, num10 = _var_numerator(k10)
-    _, num01 = _var_numerator(k01)
+    num10 = m * sq10 - s10 * s10
+    num01 = n * sq01 - s01 * s01
     variance = Fraction(num10, m * m * (m - 1) * 4 * n * n) + Fraction(
         num01, n * n * (n - 1) * 4 * m * m
     )
-    return s10, float(variance)
+    return float(variance)
+
+
+def _row_components(
+    table: ScoreTable, y: NDArray[np.bool_], row_index: NDArray[np.intp]
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """``(k10 of each positive, k01 of each negative)`` in input order: the table's values
+    at each row's score (the join an engine does by score)."""
+    k10, k01 = table_k_values(table)
+    return k10[row_index[y]], k01[row_index[~y]]
 
 
 def midrank_components(
@@ -311,12 +191,52 @@ def midrank_components(
     Raises ``ValueError`` for malformed input and :class:`UndefinedAucError` (a ``ValueError``)
     when there are fewer than 2 positives or 2 negatives.
     """
-    y = _as_binary_labels(y_true)
-    score = _as_finite_scores(y_score)
-    _check_same_length(y, score, "y_score")
-    n_pos, n_neg = _check_classes(y)
-    k10, k01 = _counts(y, score, n_pos, np.argsort(score))
+    table, y, row_index = table_and_rows(y_true, y_score)
+    n_pos, n_neg = _check_classes(table.total_pos, table.total_neg)
+    k10, k01 = _row_components(table, y, row_index)
     return k10 / (2.0 * n_neg), k01 / (2.0 * n_pos)
+
+
+def _auc_result(u2: int, variance: float, n_pos: int, n_neg: int, confidence: float) -> AucResult:
+    z_crit = _z_quantile(confidence)
+    auc = u2 / (2 * n_pos * n_neg)  # int / int: correctly rounded, whatever the row order
+    std_error = math.sqrt(variance)
+    raw_low, raw_high = auc - z_crit * std_error, auc + z_crit * std_error
+    ci_low, ci_high = max(raw_low, 0.0), min(raw_high, 1.0)
+    return AucResult(
+        auc=auc,
+        variance=variance,
+        std_error=std_error,
+        ci_low=ci_low,
+        ci_high=ci_high,
+        n=n_pos + n_neg,
+        n_pos=n_pos,
+        n_neg=n_neg,
+        ci_clipped=(ci_low != raw_low) or (ci_high != raw_high),
+        confidence=float(confidence),
+    )
+
+
+def roc_auc_from_table(table: ScoreTable, *, confidence: float = 0.95) -> AucResult:
+    """ROC AUC with DeLong's variance and CI from a score table alone (see
+    :func:`roc_auc_delong`, which is this function on the table of its rows).
+
+    Each positive at score ``s`` has the component ``k10(s)``, so the sums over positives are
+    ``sum_s n_pos(s) k10(s)`` and ``sum_s n_pos(s) k10(s)^2`` - exact integers at any size.
+    """
+    _z_quantile(confidence)  # a bad confidence is reported before anything about the rows
+    n_pos, n_neg = _check_classes(table.total_pos, table.total_neg)
+    k10, k01 = table_k_values(table)
+    u2 = exact_dot(table.n_pos, k10)
+    variance = _variance_from_sums(
+        n_pos,
+        n_neg,
+        u2,
+        weighted_sum_squares(table.n_pos, k10),
+        exact_dot(table.n_neg, k01),
+        weighted_sum_squares(table.n_neg, k01),
+    )
+    return _auc_result(u2, variance, n_pos, n_neg, confidence)
 
 
 def roc_auc_delong(
@@ -351,26 +271,164 @@ def roc_auc_delong(
     :class:`UndefinedAucError` (a ``ValueError``) with fewer than 2 positives or 2 negatives.
     It never returns 0.5 or NaN for such input.
     """
-    z_crit = _z_quantile(confidence)
-    y = _as_binary_labels(y_true)
-    score = _as_finite_scores(y_score)
-    _check_same_length(y, score, "y_score")
-    n_pos, n_neg = _check_classes(y)
-    k10, k01 = _counts(y, score, n_pos, _checked_order(score, presorted))
-    u2, variance = _variance(k10, k01, n_pos, n_neg)
-    auc = u2 / (2 * n_pos * n_neg)  # int / int: correctly rounded, whatever the row order
+    _z_quantile(confidence)  # a bad confidence is reported before anything about the rows
+    table = score_table(y_true, y_score, presorted)
+    return roc_auc_from_table(table, confidence=confidence)
+
+
+# --------------------------------------------------------------------------- paired
+
+
+def _exact_int(value: object, name: str) -> int:
+    """A sum as a Python int; floats are refused (above 2**53 they are not exact)."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return int(value)
+    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
+        return int(value)  # Spark returns sums of decimal(38, 0) columns as Decimal
+    raise ValueError(f"PairedSums.{name} must be an exact integer, got {value!r}")
+
+
+@dataclass(frozen=True)
+class PairedSums:
+    """Exact integer sums over rows from which the paired DeLong test follows (Python ints).
+
+    With ``k10_a`` (``k10_b``) the doubled component of a positive under model A (B) - see
+    :func:`mlgate.metrics.score_table.table_k_values`, computed on the table of *all* rows -
+    ``sum_k10_a = sum k10_a``, ``sumsq_k10_a = sum k10_a^2``, ``cross_k10 = sum k10_a * k10_b``,
+    over the positives; the ``k01`` fields likewise over the negatives. Every field is a sum
+    over rows, so sums of disjoint partitions add (``+``) to the sums of their union.
+    ``sum_k10_x == sum_k01_x`` (both are twice the Mann-Whitney U of model x), which
+    :func:`paired_from_sums` checks.
+    """
+
+    n_pos: int
+    n_neg: int
+    sum_k10_a: int
+    sum_k10_b: int
+    sumsq_k10_a: int
+    sumsq_k10_b: int
+    cross_k10: int
+    sum_k01_a: int
+    sum_k01_b: int
+    sumsq_k01_a: int
+    sumsq_k01_b: int
+    cross_k01: int
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            object.__setattr__(self, f.name, _exact_int(getattr(self, f.name), f.name))
+
+    def __add__(self, other: PairedSums) -> PairedSums:
+        if not isinstance(other, PairedSums):
+            return NotImplemented
+        return PairedSums(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
+
+
+def sums_from_components(
+    k10_a: NDArray[np.int64],
+    k10_b: NDArray[np.int64],
+    k01_a: NDArray[np.int64],
+    k01_b: NDArray[np.int64],
+) -> PairedSums:
+    """The paired sums of some rows: the components of their positives (``k10_*``) and of
+    their negatives (``k01_*``) under both models, row by row. Exact at any size."""
+    return PairedSums(
+        n_pos=k10_a.shape[0],
+        n_neg=k01_a.shape[0],
+        sum_k10_a=exact_sum(k10_a),
+        sum_k10_b=exact_sum(k10_b),
+        sumsq_k10_a=exact_dot(k10_a, k10_a),
+        sumsq_k10_b=exact_dot(k10_b, k10_b),
+        cross_k10=exact_dot(k10_a, k10_b),
+        sum_k01_a=exact_sum(k01_a),
+        sum_k01_b=exact_sum(k01_b),
+        sumsq_k01_a=exact_dot(k01_a, k01_a),
+        sumsq_k01_b=exact_dot(k01_b, k01_b),
+        cross_k01=exact_dot(k01_a, k01_b),
+    )
+
+
+def paired_sums(
+    y_true: ArrayLike,
+    score_a: ArrayLike,
+    score_b: ArrayLike,
+    *,
+    presorted: tuple[ArrayLike, ArrayLike] | None = None,
+) -> PairedSums:
+    """The paired sums of two models' scores on the same rows (local engine).
+
+    ``presorted``: the argsorts of ``score_a`` and ``score_b`` (checked). ``ValueError`` on
+    malformed input, as :func:`roc_auc_delong`.
+    """
+    order_a, order_b = (None, None) if presorted is None else presorted
+    table_a, y, rows_a = table_and_rows(y_true, score_a, order_a, name="score_a")
+    table_b, _, rows_b = table_and_rows(y, score_b, order_b, name="score_b")
+    k10_a, k01_a = _row_components(table_a, y, rows_a)
+    k10_b, k01_b = _row_components(table_b, y, rows_b)
+    return sums_from_components(k10_a, k10_b, k01_a, k01_b)
+
+
+def _check_sums(sums: PairedSums) -> tuple[int, int]:
+    m, n = _check_classes(sums.n_pos, sums.n_neg)
+    for model in ("a", "b"):
+        s10, s01 = getattr(sums, f"sum_k10_{model}"), getattr(sums, f"sum_k01_{model}")
+        if s10 != s01 or not 0 <= s10 <= 2 * m * n:
+            raise ValueError(
+                f"inconsistent PairedSums for model {model}: sum_k10={s10} and sum_k01={s01} "
+                f"must be equal and within [0, 2 * n_pos * n_neg = {2 * m * n}]; were the "
+                "components joined from the table of all rows?"
+            )
+    return m, n
+
+
+def _paired_test(diff: float, u2_diff: int, variance: float) -> tuple[float, float, float]:
+    """``(std_error, z, p_value)``; the zero-variance cases as :func:`delong_paired` says."""
     std_error = math.sqrt(variance)
-    raw_low, raw_high = auc - z_crit * std_error, auc + z_crit * std_error
-    ci_low, ci_high = max(raw_low, 0.0), min(raw_high, 1.0)
-    return AucResult(
-        auc=auc,
+    if variance > 0.0:
+        z = diff / std_error
+        return std_error, z, float(min(1.0, 2.0 * norm.sf(abs(z))))
+    if u2_diff == 0:  # constant, zero component differences: every pair ranked alike
+        return std_error, 0.0, 1.0
+    return std_error, math.copysign(math.inf, diff), 0.0
+
+
+def paired_from_sums(sums: PairedSums, *, confidence: float = 0.95) -> PairedAucResult:
+    """The paired DeLong test (see :func:`delong_paired`) from the exact sums of its rows.
+
+    The differences ``D10 = k10_a - k10_b`` have ``sum D10 = sum_k10_a - sum_k10_b`` and
+    ``sum D10^2 = sumsq_k10_a + sumsq_k10_b - 2 cross_k10``, exact integers, so the variance
+    is computed without cancellation and is the same bits whichever engine summed the rows.
+    ``UndefinedAucError`` with < 2 of a class; ``ValueError`` on inconsistent sums.
+    """
+    z_crit = _z_quantile(confidence)
+    m, n = _check_sums(sums)
+    u2_diff = sums.sum_k10_a - sums.sum_k10_b
+    variance = _variance_from_sums(
+        m,
+        n,
+        u2_diff,
+        sums.sumsq_k10_a + sums.sumsq_k10_b - 2 * sums.cross_k10,
+        sums.sum_k01_a - sums.sum_k01_b,
+        sums.sumsq_k01_a + sums.sumsq_k01_b - 2 * sums.cross_k01,
+    )
+    pairs = 2 * m * n
+    diff = u2_diff / pairs
+    std_error, z, p_value = _paired_test(diff, u2_diff, variance)
+    raw_low, raw_high = diff - z_crit * std_error, diff + z_crit * std_error
+    ci_low, ci_high = max(raw_low, -1.0), min(raw_high, 1.0)
+    return PairedAucResult(
+        auc_a=sums.sum_k10_a / pairs,
+        auc_b=sums.sum_k10_b / pairs,
+        diff=diff,
         variance=variance,
         std_error=std_error,
+        z=z,
+        p_value=p_value,
         ci_low=ci_low,
         ci_high=ci_high,
-        n=n_pos + n_neg,
-        n_pos=n_pos,
-        n_neg=n_neg,
+        n=m + n,
+        n_pos=m,
+        n_neg=n,
         ci_clipped=(ci_low != raw_low) or (ci_high != raw_high),
         confidence=float(confidence),
     )
@@ -403,49 +461,9 @@ def delong_paired(
 
     ``presorted``: the argsorts of ``score_a`` and ``score_b``, as in :func:`roc_auc_delong`.
 
-    Raises ``ValueError`` / :class:`UndefinedAucError` as :func:`roc_auc_delong` does.
+    Raises ``ValueError`` / :class:`UndefinedAucError` as :func:`roc_auc_delong` does. It is
+    :func:`paired_from_sums` of :func:`paired_sums`: the route a distributed engine takes too.
     """
-    z_crit = _z_quantile(confidence)
-    y = _as_binary_labels(y_true)
-    a = _as_finite_scores(score_a, "score_a")
-    b = _as_finite_scores(score_b, "score_b")
-    _check_same_length(y, a, "score_a")
-    _check_same_length(y, b, "score_b")
-    n_pos, n_neg = _check_classes(y)
-    order_a, order_b = (None, None) if presorted is None else presorted
-    k10_a, k01_a = _counts(y, a, n_pos, _checked_order(a, order_a))
-    k10_b, k01_b = _counts(y, b, n_pos, _checked_order(b, order_b))
-
-    # Every figure comes from exact integer sums: equal AUCs give a difference of exactly 0,
-    # and no figure depends on the order of the rows.
-    pairs = 2 * n_pos * n_neg
-    auc_a, auc_b = int(k10_a.sum()) / pairs, int(k10_b.sum()) / pairs
-    u2_diff, variance = _variance(k10_a - k10_b, k01_a - k01_b, n_pos, n_neg)
-    diff = u2_diff / pairs
-    std_error = math.sqrt(variance)
-
-    if variance > 0.0:
-        z = diff / std_error
-        p_value = float(min(1.0, 2.0 * norm.sf(abs(z))))
-    elif u2_diff == 0:  # constant, zero component differences: every pair ranked alike
-        z, p_value = 0.0, 1.0
-    else:
-        z, p_value = math.copysign(math.inf, diff), 0.0
-    raw_low, raw_high = diff - z_crit * std_error, diff + z_crit * std_error
-    ci_low, ci_high = max(raw_low, -1.0), min(raw_high, 1.0)
-    return PairedAucResult(
-        auc_a=auc_a,
-        auc_b=auc_b,
-        diff=diff,
-        variance=variance,
-        std_error=std_error,
-        z=z,
-        p_value=p_value,
-        ci_low=ci_low,
-        ci_high=ci_high,
-        n=n_pos + n_neg,
-        n_pos=n_pos,
-        n_neg=n_neg,
-        ci_clipped=(ci_low != raw_low) or (ci_high != raw_high),
-        confidence=float(confidence),
-    )
+    _z_quantile(confidence)  # a bad confidence is reported before anything about the rows
+    sums = paired_sums(y_true, score_a, score_b, presorted=presorted)
+    return paired_from_sums(sums, confidence=confidence)

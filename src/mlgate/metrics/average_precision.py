@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from mlgate.metrics.score_table import ScoreTable
+
 
 def average_precision(
     y_true: NDArray[np.bool_], y_score: NDArray[np.float64], order: ArrayLike | None = None
@@ -30,5 +32,18 @@ def average_precision(
     ends = np.flatnonzero(np.append(s[1:] != s[:-1], True))
     true_pos = np.cumsum(hit)[ends]
     precision = true_pos / (ends + 1.0)
+    recall = true_pos / true_pos[-1]
+    return float(np.sum(np.diff(recall, prepend=0.0) * precision))
+
+
+def table_average_precision(table: ScoreTable) -> float:
+    """AP from a score table (at least one positive): the same arrays, hence the same bits, as
+    :func:`average_precision` on the rows - each distinct score is one threshold."""
+    if table.total_pos < 1:
+        raise ValueError("average precision needs at least one positive")
+    # descending thresholds: positives and rows at or above each distinct score
+    true_pos = np.cumsum(table.n_pos[::-1])
+    seen = np.cumsum((table.n_pos + table.n_neg)[::-1])
+    precision = true_pos / seen
     recall = true_pos / true_pos[-1]
     return float(np.sum(np.diff(recall, prepend=0.0) * precision))

@@ -21,9 +21,19 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
-from mlgate.metrics.auc import _as_binary_labels, _as_finite_scores, _check_same_length
+from mlgate.metrics.checks import as_binary_labels, as_finite_scores, check_same_length
+from mlgate.metrics.score_table import ScoreTable
 
-__all__ = ["brier_loss", "calibration_table", "expected_calibration_error", "log_loss"]
+__all__ = [
+    "brier_loss",
+    "calibration_table",
+    "expected_calibration_error",
+    "log_loss",
+    "table_brier_loss",
+    "table_calibration_error",
+    "table_log_loss",
+    "table_mean_score",
+]
 
 Strategy = Literal["uniform", "quantile"]
 
@@ -31,9 +41,9 @@ Strategy = Literal["uniform", "quantile"]
 def _validate(
     y_true: ArrayLike, y_prob: ArrayLike
 ) -> tuple[NDArray[np.bool_], NDArray[np.float64]]:
-    y = _as_binary_labels(y_true)
-    p = _as_finite_scores(y_prob, "y_prob")
-    _check_same_length(y, p, "y_prob")
+    y = as_binary_labels(y_true)
+    p = as_finite_scores(y_prob, "y_prob")
+    check_same_length(y, p, "y_prob")
     outside = (p < 0.0) | (p > 1.0)
     if outside.any():
         first = int(np.flatnonzero(outside)[0])
@@ -130,3 +140,67 @@ def expected_calibration_error(
     table = _bin_stats(y, p, n_bins, strategy)
     gaps = np.abs(table["frac_pos"].to_numpy() - table["mean_pred"].to_numpy())
     return float(np.sum(table["n"].to_numpy() * gaps) / p.shape[0])
+
+
+# --------------------------------------------------------------------------- from a score table
+# The same definitions on per-score counts: a score's rows are equal terms, so each distinct
+# score contributes count * term, summed in ascending score order (a fixed order: the same
+# bits whatever the order or partitioning of the rows behind the table).
+
+
+def _check_table(table: ScoreTable) -> None:
+    if table.total < 1:
+        raise ValueError("the score table is empty; expected at least one row")
+    s = table.scores
+    if s[0] < 0.0 or s[-1] > 1.0:
+        bad = s[0] if s[0] < 0.0 else s[-1]
+        raise ValueError(
+            f"y_prob must be probabilities in [0, 1]; found the score {bad.item()!r} outside"
+        )
+
+
+def table_brier_loss(table: ScoreTable) -> float:
+    """:func:`brier_loss` of the rows behind ``table``."""
+    _check_table(table)
+    s = table.scores
+    return float(np.sum(table.n_pos * (s - 1.0) ** 2 + table.n_neg * s**2) / table.total)
+
+
+def table_log_loss(table: ScoreTable, *, eps: float = 1e-15) -> float:
+    """:func:`log_loss` of the rows behind ``table`` (same clipping)."""
+    if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not 0.0 < eps < 0.5:
+        raise ValueError(f"eps must be in (0, 0.5), got {eps!r}")
+    _check_table(table)
+    log_p = np.log(np.clip(table.scores, eps, 1.0 - eps))
+    log_not_p = np.log(np.clip(1.0 - table.scores, eps, 1.0 - eps))
+    return float(-(np.sum(table.n_pos * log_p + table.n_neg * log_not_p) / table.total))
+
+
+def table_mean_score(table: ScoreTable) -> float:
+    """Mean predicted probability of the rows behind ``table``."""
+    _check_table(table)
+    return float(np.sum(table.scores * (table.n_pos + table.n_neg)) / table.total)
+
+
+def table_calibration_error(table: ScoreTable, *, n_bins: int = 10) -> float:
+    """:func:`expected_calibration_error` (uniform bins) of the rows behind ``table``.
+
+    Bins are equal-width on the score, so all rows of one score fall in one bin and the
+    per-bin counts are exact sums of the table's counts.
+    """
+    if isinstance(n_bins, bool) or not isinstance(n_bins, int | np.integer) or n_bins < 1:
+        raise ValueError(f"n_bins must be an integer >= 1, got {n_bins!r}")
+    _check_table(table)
+    s, rows = table.scores, table.n_pos + table.n_neg
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    bin_ids = np.searchsorted(edges[1:-1], s)  # side="left": bin k is (e_k, e_k+1]
+    # scores ascend, so bins are runs of the table: exact integer counts from cumulative sums
+    bounds = np.searchsorted(bin_ids, np.arange(n_bins + 1))
+    cum_rows = np.concatenate([[0], np.cumsum(rows)])
+    cum_pos = np.concatenate([[0], np.cumsum(table.n_pos)])
+    count = cum_rows[bounds[1:]] - cum_rows[bounds[:-1]]
+    sum_pos = cum_pos[bounds[1:]] - cum_pos[bounds[:-1]]
+    sum_pred = np.bincount(bin_ids, weights=s * rows, minlength=n_bins)
+    keep = count > 0
+    gaps = np.abs(sum_pos[keep] / count[keep] - sum_pred[keep] / count[keep])
+    return float(np.sum(count[keep] * gaps) / table.total)
