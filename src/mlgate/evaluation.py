@@ -198,5 +198,3 @@ def curves(
         "calibration": calib[["mean_pred", "frac_pos", "n"]].round(6),
         "confusion": confusion,
     }
-
-

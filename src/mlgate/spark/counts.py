@@ -21,7 +21,7 @@ Counts = tuple[np.ndarray, np.ndarray, np.ndarray]  # scores, labels (bool), cou
 def score_counts(scored: DataFrame, score: str) -> pd.DataFrame:
     """Columns ``slices``, ``score``, ``label``, ``count`` at the driver (through Arrow)."""
     grouped = scored.groupBy("slices", score, "label").count()
-    frame = grouped.withColumnRenamed(score, "score").toPandas()
+    frame: pd.DataFrame = grouped.withColumnRenamed(score, "score").toPandas()  # type: ignore[assignment]
     return frame.astype({"slices": "int64", "score": "float64", "label": "int8", "count": "int64"})
 
 

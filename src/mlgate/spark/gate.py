@@ -90,7 +90,7 @@ def compare_on_spark(
         )
         for group, (a, b) in tables.items()
     }
-    options = {
+    options: dict[str, Any] = {
         "threshold": threshold,
         "confidence": confidence,
         "calibration_bins": calibration_bins,
