@@ -63,3 +63,49 @@ def test_metrics_equal_local(spark, request, tmp_path: Path, which: str, partiti
     assert np.array_equal(written["label"], expected["label"])
     assert np.array_equal(written["score"], expected["score"])  # bit for bit
     assert sorted(p.name for p in predictions.iterdir())[0] == "part-00000.parquet"
+
+
+def test_bad_slice_fails_at_the_driver_with_the_local_error(
+    spark, default_case: Case, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    from mlgate.errors import DataError
+    from mlgate.slices import parse_slices
+
+    bad = parse_slices(
+        {"typo": {"column": "tenure_month", "op": "<", "value": 6}}, where="evaluate.slices"
+    )
+    holdout = write_partitioned(spark, default_case.holdout, tmp_path, 2)
+    with pytest.raises(DataError, match=r"evaluate\.slices\.typo: column 'tenure_month'"):
+        evaluate(
+            spark,
+            default_case.model,
+            bad,
+            holdout=holdout,
+            predictions=str(tmp_path / "p.parquet"),
+            target=TARGET,
+            id_column=ID,
+            min_samples=30,
+            options=OPTIONS,
+        )
+    assert not (tmp_path / "p.parquet").exists()
+
+
+def test_a_local_file_with_nanosecond_timestamps_is_read(
+    spark, default_case: Case, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """The local split writes one file, its dates as TIMESTAMP(NANOS), which Spark refuses."""
+    frame = default_case.holdout.astype({"signup_date": "datetime64[ns]"})
+    single = tmp_path / "holdout.parquet"
+    frame.to_parquet(single, index=False)
+    done = evaluate(
+        spark,
+        default_case.model,
+        default_case.slices,
+        holdout=str(single),
+        predictions=str(tmp_path / "p.parquet"),
+        target=TARGET,
+        id_column=ID,
+        min_samples=30,
+        options=OPTIONS,
+    )
+    assert done.overall == _local(default_case, 30)[0]

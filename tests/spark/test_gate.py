@@ -59,7 +59,10 @@ def test_paired_sums_equal_local_exactly(spark, adversarial_case: Case, tmp_path
     champion = _champion(case, True)
     holdout = write_partitioned(spark, case.holdout, tmp_path, 3)
     scored = score_rows(
-        read_rows(spark, holdout), {"a": case.model, "b": champion}, target=TARGET, slices={}
+        read_rows(spark, holdout, tmp_path / "scratch"),
+        {"a": case.model, "b": champion},
+        target=TARGET,
+        slices={},
     )
     y = case.holdout[TARGET].to_numpy()
     a = predict_scores(case.model, case.holdout)

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from pyspark import StorageLevel
 
 from mlgate.evaluation import mark_skipped, slice_skip_reason, table_metrics
 from mlgate.metrics import UndefinedAucError
@@ -22,7 +21,7 @@ from mlgate.slices import Predicate
 from mlgate.spark.counts import Counts, class_sizes, score_counts, slice_counts
 from mlgate.spark.curves import table_curves
 from mlgate.spark.dataset import write_dataset
-from mlgate.spark.scored import read_rows, score_rows
+from mlgate.spark.scored import scored_holdout
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -79,15 +78,13 @@ def evaluate(
 
     ``options``: threshold, confidence, calibration_bins. UndefinedAucError when the whole
     holdout has fewer than 2 of a class."""
-    rows = read_rows(spark, holdout)
-    scored = score_rows(rows, {"score": model}, target=target, keep=[id_column], slices=slices)
+    models = {"score": model}
     # Scored once, read twice: by the predictions writer and by the groupBy.
-    scored = scored.persist(StorageLevel.MEMORY_AND_DISK)
-    try:
+    with scored_holdout(
+        spark, holdout, models, target=target, keep=[id_column], slices=slices
+    ) as scored:
         write_dataset(scored.select(id_column, "label", "score"), predictions)
         counts = score_counts(scored, "score")
-    finally:
-        scored.unpersist()
     whole = slice_counts(counts, None)
     overall = counts_metrics(whole, options)
     per_slice = slice_entries(counts, slices, min_samples=min_samples, options=options)

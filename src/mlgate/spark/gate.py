@@ -12,8 +12,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from pyspark import StorageLevel
-
 from mlgate.evaluation import table_metrics
 from mlgate.gate.compare import Comparison, SliceComparison
 from mlgate.metrics.auc import paired_from_sums, roc_auc_from_table
@@ -21,7 +19,7 @@ from mlgate.metrics.score_table import ScoreTable, table_from_counts
 from mlgate.slices import Predicate
 from mlgate.spark.counts import class_sizes, score_counts, slice_counts
 from mlgate.spark.paired import ALL_ROWS, cross_sums, paired_sums_of
-from mlgate.spark.scored import read_rows, score_rows
+from mlgate.spark.scored import scored_holdout
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -73,16 +71,11 @@ def compare_on_spark(
     champion_scores: str,
 ) -> Comparison:
     """:func:`mlgate.gate.compare.compare` for the rows of ``holdout`` (file or dataset)."""
-    rows = read_rows(spark, holdout)
     models = {"a": candidate, "b": champion}
-    scored = score_rows(rows, models, target=target, slices=slices)
-    scored = scored.persist(StorageLevel.MEMORY_AND_DISK)  # read by three jobs
-    try:
+    with scored_holdout(spark, holdout, models, target=target, slices=slices) as scored:
         counts = score_counts(scored, "a"), score_counts(scored, "b")
         tables, skipped = _tables(counts, len(slices), min_samples)
         cross = cross_sums(scored, tables)
-    finally:
-        scored.unpersist()
     paired = {
         group: paired_from_sums(
             paired_sums_of(a, b, cross.get((group, 1), 0), cross.get((group, 0), 0)),

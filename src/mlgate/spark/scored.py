@@ -8,13 +8,16 @@ under both engines; the later reductions group on the bitmask instead of re-read
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from mlgate.errors import ParamsError
+from mlgate.errors import DataError, ParamsError
 from mlgate.slices import Predicate
 
 if TYPE_CHECKING:
@@ -24,9 +27,43 @@ if TYPE_CHECKING:
 MAX_SLICES = 62
 
 
-def read_rows(spark: SparkSession, path: str) -> DataFrame:
-    """A Parquet file or a Parquet dataset directory (as Spark's writers leave it)."""
-    return spark.read.parquet(path)
+def read_rows(spark: SparkSession, path: str, scratch: Path) -> DataFrame:
+    """A Parquet file or a Parquet dataset directory (as Spark's writers leave it).
+
+    A file the local engine wrote (switching engine leaves dvc.lock valid, so evaluate can
+    meet the local split's holdout) may hold nanosecond timestamps, which Spark refuses
+    (PARQUET_TYPE_ILLEGAL): it is read from a copy under ``scratch`` with them cast to
+    microseconds (the cast raises rather than drop a sub-microsecond part). ``scratch`` must
+    outlive the jobs that read the rows. (Same recipe as s18-split-drift's
+    ``mlgate.spark.compat.spark_readable``; one of the two should go when both are merged.)
+    """
+    return spark.read.parquet(_spark_readable(path, scratch))
+
+
+def _spark_readable(path: str, scratch: Path) -> str:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    files = sorted(Path(path).glob("*.parquet")) if Path(path).is_dir() else [Path(path)]
+    schemas = [pq.read_schema(f) for f in files]
+    if not any(pa.types.is_timestamp(f.type) and f.type.unit == "ns" for s in schemas for f in s):
+        return path
+    scratch.mkdir(parents=True, exist_ok=True)
+    for i, (file, schema) in enumerate(zip(files, schemas, strict=True)):
+        fields = [
+            f.with_type(pa.timestamp("us", tz=f.type.tz))
+            if pa.types.is_timestamp(f.type) and f.type.unit == "ns"
+            else f
+            for f in schema
+        ]
+        target = pa.schema(fields, metadata=schema.metadata)
+        with (
+            pq.ParquetFile(file) as source,
+            pq.ParquetWriter(scratch / f"part-{i:05d}.parquet", target) as sink,
+        ):
+            for batch in source.iter_batches(batch_size=65_536):
+                sink.write_table(pa.Table.from_batches([batch]).cast(target))
+    return str(scratch)
 
 
 def slice_bits(frame: pd.DataFrame, slices: Sequence[Predicate]) -> np.ndarray:
@@ -54,9 +91,10 @@ def score_rows(
         )
     from pyspark.sql.types import ByteType, DoubleType, LongType, StructField, StructType
 
+    predicates = list(slices.values())
+    _probe(rows, [target, *keep], predicates)
     spark = rows.sparkSession
     shared = spark.sparkContext.broadcast(dict(models))
-    predicates = list(slices.values())
     fields = [rows.schema[name] for name in keep]
     fields += [StructField("label", ByteType(), False)]
     fields += [StructField(name, DoubleType(), False) for name in models]
@@ -75,6 +113,43 @@ def score_rows(
             yield pd.DataFrame(out)
 
     return rows.mapInPandas(score, schema)
+
+
+@contextmanager
+def scored_holdout(
+    spark: SparkSession,
+    path: str,
+    models: Mapping[str, Any],
+    *,
+    target: str,
+    keep: Sequence[str] = (),
+    slices: Mapping[str, Predicate],
+) -> Iterator[DataFrame]:
+    """:func:`score_rows` of the Parquet at ``path``, persisted: scored once, however many
+    jobs read it while the context is open."""
+    from pyspark import StorageLevel
+
+    with tempfile.TemporaryDirectory(prefix="mlgate-spark-") as scratch:
+        rows = read_rows(spark, path, Path(scratch))
+        scored = score_rows(rows, models, target=target, keep=keep, slices=slices)
+        scored = scored.persist(StorageLevel.MEMORY_AND_DISK)
+        try:
+            yield scored
+        finally:
+            scored.unpersist()
+
+
+def _probe(rows: DataFrame, needed: Sequence[str], predicates: Sequence[Predicate]) -> None:
+    """Fail at the driver, with the local engine's errors, before any row is scored: on an
+    empty batch of the real schema, a missing column or a predicate the data refuses."""
+    empty: pd.DataFrame = rows.limit(0).toPandas()  # type: ignore[assignment]
+    lacking = [name for name in needed if name not in empty.columns]
+    if lacking:
+        raise DataError(
+            f"holdout lacks column(s) {lacking} (data.target / data.id_column); "
+            f"it has {list(empty.columns)}"
+        )
+    slice_bits(empty, predicates)
 
 
 def _labels(column: pd.Series, target: str) -> np.ndarray:
