@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from mlgate.evaluation import table_metrics
-from mlgate.gate.compare import Comparison, SliceComparison
+from mlgate.gate.compare import Comparison, SliceComparison, too_few
 from mlgate.metrics.auc import paired_from_sums, roc_auc_from_table
 from mlgate.metrics.score_table import ScoreTable, table_from_counts
 from mlgate.slices import Predicate
@@ -38,9 +38,9 @@ def _tables(
         bit = None if group == ALL_ROWS else group
         mine = slice_counts(counts_a, bit)
         n, n_pos = class_sizes(mine)
-        if group != ALL_ROWS and (n < min_samples or n_pos < 2 or n - n_pos < 2):
-            # compare._slice's rule and words
-            skipped[group] = SliceComparison(n, None, f"{n} rows, {n_pos} positive: too few")
+        reason = None if group == ALL_ROWS else too_few(n, n_pos, min_samples)
+        if reason is not None:
+            skipped[group] = SliceComparison(n, None, reason)
             continue
         tables[group] = (table_from_counts(*mine), table_from_counts(*slice_counts(counts_b, bit)))
     return tables, skipped
