@@ -8,6 +8,7 @@ reruns this file with OUT redirected (mlgate.verify).
 from __future__ import annotations
 
 from mlgate import log, paths
+from mlgate.engine import ENGINE_KEY, engine_record
 from mlgate.gate.decision import decide
 from mlgate.gate.evidence import read_evidence
 from mlgate.gate.paths import GatePaths
@@ -35,6 +36,7 @@ OUT = paths.GATE
 def main() -> None:
     params = load_params()
     decision = decide(params.gate, **read_evidence(PATHS, params).kwargs())
+    decision[ENGINE_KEY] = engine_record(params.compute)
     write_json(OUT, decision)
     verdict = "PROMOTE" if decision["promote"] else "REJECT"
     log.info(

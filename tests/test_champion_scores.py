@@ -131,3 +131,24 @@ def test_unreadable_or_incomplete_champion_means_rescore(holdout):
     assert "does not record which data/holdout.parquet" in str(found)
     no_preds = {"dvc.lock": files["dvc.lock"]}
     assert "not committed" in str(committed_scores(StubReader(no_preds), IDS, "customer_id"))
+
+
+def test_a_dataset_directory_holdout_means_rescore(holdout, tmp_path):
+    """Spark's split writes data/holdout.parquet as a directory: re-score, never crash."""
+    (tmp_path / HOLDOUT).unlink()
+    (tmp_path / HOLDOUT).mkdir()
+    (tmp_path / HOLDOUT / "part-00000.parquet").write_bytes(holdout)
+    found = committed_scores(StubReader(_champion(holdout, PREDS)), IDS, "customer_id")
+    assert isinstance(found, str) and "dataset directory" in found
+
+
+class DirectoryReader(StubReader):
+    def read_bytes(self, path: str) -> bytes:
+        if path == PREDICTIONS:
+            raise IsADirectoryError(21, "Is a directory", path)
+        return super().read_bytes(path)
+
+
+def test_committed_predictions_as_a_directory_mean_rescore(holdout):
+    found = committed_scores(DirectoryReader(_champion(holdout, PREDS)), IDS, "customer_id")
+    assert isinstance(found, str) and "Is a directory" in found

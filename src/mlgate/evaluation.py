@@ -132,11 +132,7 @@ def slice_metrics(
         mask = predicate.mask(frame)
         n, n_pos = int(mask.sum()), int(y[mask].sum())
         entry: dict[str, Any] = {"predicate": predicate.describe(), "n": n, "n_positive": n_pos}
-        reason = None
-        if n < min_samples:
-            reason = f"{n} rows < min_samples {min_samples}"
-        elif n_pos < 2 or n - n_pos < 2:
-            reason = f"needs at least 2 of each class, has {n_pos} positive / {n - n_pos} negative"
+        reason = slice_skip_reason(n, n_pos, min_samples)
         if reason is None:
             try:
                 table = score_table(y[mask], y_score[mask], subset_order(order, mask))
@@ -150,11 +146,25 @@ def slice_metrics(
                 )
             except UndefinedAucError as exc:
                 reason = str(exc)
-        entry["skipped"] = reason is not None
-        if reason is not None:
-            entry["skip_reason"] = reason
-        out[name] = entry
+        out[name] = mark_skipped(entry, reason)
     return out
+
+
+def slice_skip_reason(n: int, n_pos: int, min_samples: int) -> str | None:
+    """Why a slice of ``n`` rows, ``n_pos`` positive, gets no metrics (None: it gets them)."""
+    if n < min_samples:
+        return f"{n} rows < min_samples {min_samples}"
+    if n_pos < 2 or n - n_pos < 2:
+        return f"needs at least 2 of each class, has {n_pos} positive / {n - n_pos} negative"
+    return None
+
+
+def mark_skipped(entry: dict[str, Any], reason: str | None) -> dict[str, Any]:
+    """``entry`` with ``skipped`` (and ``skip_reason`` when skipped), as slices.json holds it."""
+    entry["skipped"] = reason is not None
+    if reason is not None:
+        entry["skip_reason"] = reason
+    return entry
 
 
 def _thin(frame: pd.DataFrame) -> pd.DataFrame:

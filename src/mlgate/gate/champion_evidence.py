@@ -16,7 +16,7 @@ from mlgate.champion import Champion, RevisionReader
 from mlgate.errors import ArtifactError, MlgateError
 from mlgate.gate.champion_scores import committed_scores
 from mlgate.gate.checks import Check, Missing
-from mlgate.gate.compare import ChampionEvidence, compare, nonfinite
+from mlgate.gate.compare import ChampionEvidence, Comparison, compare, nonfinite
 from mlgate.gate.leakage import leakage_check
 from mlgate.gate.paths import GatePaths
 from mlgate.io import read_json
@@ -74,10 +74,13 @@ def champion_evidence(
     params: Params,
     paths: GatePaths,
     rows: tuple[pd.DataFrame, np.ndarray],
-    candidate: np.ndarray,
+    candidate: np.ndarray | None,
     lock: Any,
 ) -> tuple[ChampionEvidence | Missing | None, Check | None]:
-    """The paired comparison with the champion, and whether it trained on these rows."""
+    """The paired comparison with the champion, and whether it trained on these rows.
+
+    ``candidate``: the candidate's holdout scores; None under the Spark engine, which scores
+    both models itself (``rows`` then holds only ids and labels)."""
     record = read_object(paths.champion, "champion record")
     if isinstance(record, Missing):
         return record, None
@@ -112,12 +115,18 @@ def _compare_with(
     paths: GatePaths,
     reader: RevisionReader,
     rows: tuple[pd.DataFrame, np.ndarray],
-    candidate: np.ndarray,
+    candidate: np.ndarray | None,
 ) -> ChampionEvidence:
     champion = reader.champion
     committed = _committed_metrics(reader, paths)
     where = f"champion model at {champion.ref} ({champion.commit[:10]})"
     holdout, y = rows
+    if candidate is None:
+        try:
+            comparison = _spark_comparison(params, paths, reader)
+        except (MlgateError, ValueError) as exc:  # a ValueError: input the statistics refuse
+            return ChampionEvidence(champion, committed, Missing(f"{where}: {exc}"))
+        return ChampionEvidence(champion, committed, comparison)
     try:
         scores, source = champion_scores(params, paths, reader, holdout)
         if (bad := nonfinite(scores, f"{where}, {source}")) is not None:
@@ -138,3 +147,34 @@ def _compare_with(
     except (MlgateError, ValueError) as exc:  # a ValueError: input the statistics refuse
         return ChampionEvidence(champion, committed, Missing(f"{where}: {exc}"))
     return ChampionEvidence(champion, committed, comparison)
+
+
+SPARK_SCORES = "re-scored with the candidate in one Spark pass (compute.engine: spark)"
+
+
+def _spark_comparison(params: Params, paths: GatePaths, reader: RevisionReader) -> Comparison:
+    """The comparison on Spark: both models scored in one pass over the holdout."""
+    from mlgate.spark.gate import compare_on_spark
+    from mlgate.spark.session import spark_session
+
+    log.info(f"gate: champion {SPARK_SCORES}")
+    champion_model = load_champion_model(reader, paths)
+    candidate_model, _ = load_model(paths.model, paths.model_meta)
+    cfg = params.evaluate
+    spark = spark_session(params.compute, app="gate")
+    try:
+        return compare_on_spark(
+            spark,
+            paths.holdout,
+            candidate_model,
+            champion_model,
+            parse_slices(cfg.slices, where="evaluate.slices"),
+            target=params.data.target,
+            min_samples=cfg.min_samples,
+            confidence=params.gate.confidence,
+            threshold=cfg.threshold,
+            calibration_bins=cfg.calibration_bins,
+            champion_scores=SPARK_SCORES,
+        )
+    finally:
+        spark.stop()

@@ -50,6 +50,10 @@ def committed_scores(
     their_holdout = locked_md5(lock, "evaluate", "deps", HOLDOUT)
     if their_holdout is None:
         return f"its dvc.lock does not record which {HOLDOUT} its evaluate stage read"
+    if Path(holdout_path).is_dir():
+        # Spark's split writes a dataset directory: no file md5 to compare, and the champion's
+        # predictions would have to be aligned by id. Scoring again is always right.
+        return f"{HOLDOUT} is a Parquet dataset directory (written by the Spark engine)"
     if their_holdout != file_md5(holdout_path):
         return f"{HOLDOUT} differs from the one the champion was evaluated on"
     scored_with = locked_md5(lock, "evaluate", "deps", MODEL)
@@ -58,7 +62,7 @@ def committed_scores(
     expected = locked_md5(lock, "evaluate", "outs", PREDICTIONS)
     try:
         data = reader.read_bytes(PREDICTIONS)
-    except MlgateError as exc:
+    except (MlgateError, OSError) as exc:  # OSError: e.g. a dataset directory, not a file
         return str(exc)
     if expected is None or hashlib.md5(data, usedforsecurity=False).hexdigest() != expected:
         return f"its {PREDICTIONS} does not match the md5 in its dvc.lock"

@@ -59,6 +59,13 @@ class ChampionEvidence:
 Scored = tuple[np.ndarray, np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]
 
 
+def too_few(n: int, n_pos: int, min_samples: int) -> str | None:
+    """Why a slice of ``n`` rows, ``n_pos`` positive, gets no paired test (None: it gets one)."""
+    if n < min_samples or n_pos < 2 or n - n_pos < 2:
+        return f"{n} rows, {n_pos} positive: too few"
+    return None
+
+
 def _slice(
     mask: np.ndarray, scored: Scored, min_samples: int, confidence: float
 ) -> SliceComparison:
@@ -66,8 +73,8 @@ def _slice(
     their sort orders over the whole holdout."""
     y, candidate, champion, orders = scored
     n, n_pos = int(mask.sum()), int(y[mask].sum())
-    if n < min_samples or n_pos < 2 or n - n_pos < 2:
-        return SliceComparison(n, None, f"{n} rows, {n_pos} positive: too few")
+    if (reason := too_few(n, n_pos, min_samples)) is not None:
+        return SliceComparison(n, None, reason)
     champion_order = subset_order(orders[1], mask)
     try:
         paired = delong_paired(

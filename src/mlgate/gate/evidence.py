@@ -46,9 +46,14 @@ class Evidence:
 
 
 def _holdout_rows(paths: GatePaths, params: Params) -> tuple[pd.DataFrame, np.ndarray] | Missing:
-    """The rows and labels both models are scored on, or why they cannot be used."""
+    """The rows and labels both models are scored on, or why they cannot be used.
+
+    Under the Spark engine Spark scores the rows; the driver reads only ids and labels (the
+    leakage check's input), from a file or a Parquet dataset directory alike."""
+    on_spark = params.compute.engine == "spark"
+    columns = [params.data.id_column, params.data.target] if on_spark else None
     try:
-        holdout = pd.read_parquet(paths.holdout)
+        holdout = pd.read_parquet(paths.holdout, columns=columns)
     except Exception as exc:  # missing or corrupt parquet: evidence unavailable
         return Missing(f"{paths.holdout} cannot be read: {exc}")
     lacking = [c for c in (params.data.target, params.data.id_column) if c not in holdout]
@@ -87,6 +92,9 @@ def _champion_side(
     paths: GatePaths, params: Params, lock: Any
 ) -> tuple[ChampionEvidence | Missing | None, Check | None]:
     rows = _holdout_rows(paths, params)
+    if params.compute.engine == "spark" and not isinstance(rows, Missing):
+        # Spark scores the candidate again in the champion's pass: its predictions go unread.
+        return champion_evidence(params, paths, rows, None, lock)
     candidate = rows if isinstance(rows, Missing) else _candidate_scores(paths, params, rows[0])
     if isinstance(candidate, Missing):
         return Missing(f"paired comparison impossible: {candidate.reason}"), None
