@@ -19,6 +19,7 @@ import pandas as pd
 
 from mlgate.errors import DataError, ParamsError
 from mlgate.slices import Predicate
+from mlgate.spark.compat import spark_readable
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -33,42 +34,11 @@ MAX_SLICES = 62
 
 
 def read_rows(spark: SparkSession, path: str, scratch: Path) -> DataFrame:
-    """A Parquet file or a Parquet dataset directory (as Spark's writers leave it).
-
-    A file the local engine wrote (switching engine leaves dvc.lock valid, so evaluate can
-    meet the local split's holdout) may hold nanosecond timestamps, which Spark refuses
-    (PARQUET_TYPE_ILLEGAL): it is read from a copy under ``scratch`` with them cast to
-    microseconds (the cast raises rather than drop a sub-microsecond part). ``scratch`` must
-    outlive the jobs that read the rows. (Same recipe as s18-split-drift's
-    ``mlgate.spark.compat.spark_readable``; one of the two should go when both are merged.)
-    """
-    return spark.read.parquet(_spark_readable(path, scratch))
-
-
-def _spark_readable(path: str, scratch: Path) -> str:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    files = sorted(Path(path).glob("*.parquet")) if Path(path).is_dir() else [Path(path)]
-    schemas = [pq.read_schema(f) for f in files]
-    if not any(pa.types.is_timestamp(f.type) and f.type.unit == "ns" for s in schemas for f in s):
-        return path
-    scratch.mkdir(parents=True, exist_ok=True)
-    for i, (file, schema) in enumerate(zip(files, schemas, strict=True)):
-        fields = [
-            f.with_type(pa.timestamp("us", tz=f.type.tz))
-            if pa.types.is_timestamp(f.type) and f.type.unit == "ns"
-            else f
-            for f in schema
-        ]
-        target = pa.schema(fields, metadata=schema.metadata)
-        with (
-            pq.ParquetFile(file) as source,
-            pq.ParquetWriter(scratch / f"part-{i:05d}.parquet", target) as sink,
-        ):
-            for batch in source.iter_batches(batch_size=65_536):
-                sink.write_table(pa.Table.from_batches([batch]).cast(target))
-    return str(scratch)
+    """A Parquet file or a Parquet dataset directory (as Spark's writers leave it); a file the
+    local engine wrote is read from a copy under ``scratch`` with nanosecond timestamps cast to
+    microseconds (:func:`mlgate.spark.compat.spark_readable`). ``scratch`` must outlive the
+    jobs that read the rows."""
+    return spark.read.parquet(spark_readable(path, scratch))
 
 
 def slice_bits(frame: pd.DataFrame, slices: Sequence[Predicate]) -> np.ndarray:
