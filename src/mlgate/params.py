@@ -314,8 +314,9 @@ class ServingParams:
 
 
 def _is_spark_master(text: str) -> bool:
-    # local, local[N], local[*], spark://, sc:// (Spark Connect), yarn, k8s://
-    return bool(re.fullmatch(r"local(\[(\d+|\*)\])?|(spark|sc|k8s|mesos)://\S+|yarn", text))
+    # local, local[N], local[*], spark://, yarn, k8s://. Not Spark Connect (sc://) yet: the
+    # engine reads the SparkContext's conf and broadcasts the model, which Connect lacks.
+    return bool(re.fullmatch(r"local(\[(\d+|\*)\])?|(spark|k8s|mesos)://\S+|yarn", text))
 
 
 SparkMaster = Annotated[
@@ -323,7 +324,7 @@ SparkMaster = Annotated[
     Text(),
     Rule(
         _is_spark_master,
-        "local[N], local[*], spark://HOST:PORT, sc://HOST:PORT, k8s://... or yarn",
+        "local[N], local[*], spark://HOST:PORT, k8s://... or yarn (not Spark Connect sc://)",
     ),
 ]
 

@@ -34,6 +34,8 @@ def test_cluster_master_does_not_force_loopback() -> None:
         ({"engine": "dask"}, "compute.engine"),
         ({"engine": "spark", "spark": {"master": "local[two]"}}, "compute.spark.master"),
         ({"engine": "spark", "spark": {"mastr": "local[2]"}}, "compute.spark.mastr"),
+        # Spark Connect has no SparkContext (conf, broadcast): refused up front, not mid-stage
+        ({"engine": "spark", "spark": {"master": "sc://host:15002"}}, "compute.spark.master"),
     ],
 )
 def test_bad_compute_params_name_the_key(raw: dict, key: str) -> None:

@@ -60,11 +60,9 @@ def spark_session(compute: ComputeParams, *, app: str) -> SparkSession:
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     builder = SparkSession.builder.appName(f"mlgate-{app}")
-    master = compute.spark.master
-    builder = builder.remote(master) if master.startswith("sc://") else builder.master(master)
+    builder = builder.master(compute.spark.master)
     for key, value in session_conf(compute).items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()
-    if not master.startswith("sc://"):
-        session.sparkContext.setLogLevel("ERROR")
+    session.sparkContext.setLogLevel("ERROR")
     return session
