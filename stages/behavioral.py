@@ -9,11 +9,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import pandas as pd
-
 from mlgate import log
 from mlgate.behavioral import load_spec, run_suite
 from mlgate.behavioral.contract import check_spec
+from mlgate.data.sample import read_sample, sample_salt
 from mlgate.errors import ParamsError
 from mlgate.io import atomic_write, read_yaml, write_json
 from mlgate.model import load_model
@@ -47,16 +46,24 @@ def main() -> None:
     # would otherwise perturb nothing the model knows and pass for the wrong reason.
     check_spec(spec, load_contract(params.contract.path), contract=params.contract.path)
     model, _ = load_model(IN_MODEL, IN_META)
-    holdout = pd.read_parquet(IN_HOLDOUT)
+    # Bounded memory at any holdout size: the whole holdout up to max_holdout_rows (in file
+    # order, as before), else the ids with the smallest salted hash (same rows on any engine).
+    sample = read_sample(
+        IN_HOLDOUT,
+        id_column=params.data.id_column,
+        n=cfg.max_holdout_rows,
+        salt=f"{sample_salt(params.split.salt)}/behavioral",
+    )
     results, examples = run_suite(
         model,
-        holdout,
+        sample.frame,
         spec,
         seed=cfg.seed,
         max_examples=cfg.max_examples,
         id_column=params.data.id_column,
         max_rows=cfg.max_rows,
     )
+    results["holdout_rows"] = {"available": sample.n_available, "used": len(sample.frame)}
     atomic_write(OUT_EXAMPLES, lambda p: examples.to_csv(p, index=False))
     write_json(OUT_METRICS, results)
     failed = [t["name"] for t in results["tests"] if t.get("passed") is False]

@@ -203,6 +203,9 @@ class BehavioralParams:
     max_rows: Annotated[int, Integer(ge=0, text="an integer >= 0 (0 = no sampling)")] = (
         50_000  # rows per test: a seeded sample when more match; 0 = all
     )
+    # Holdout rows the tests draw from: above it, the ids with the smallest salted hash
+    # (mlgate.data.sample), so the stage's memory is bounded whatever the holdout's size.
+    max_holdout_rows: Annotated[int, Integer(ge=100)] = 2_000_000
 
 
 @dataclass(frozen=True, config=_STRICT)

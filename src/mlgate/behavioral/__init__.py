@@ -52,6 +52,9 @@ not pass: no evidence is not a pass.
 Sampling: a test whose rows select more than ``max_rows`` holdout rows runs on a sample of
 ``max_rows`` of them, drawn without replacement by the test's seeded generator and kept in
 holdout order (``rows_selected`` counts every matching row, ``rows_sampled`` those tested).
+The stage hands the suite at most ``behavioral.max_holdout_rows`` holdout rows (an id-hash
+sample above that, recorded as ``holdout_rows`` in behavioral.json), so "every matching row"
+means every matching row of those.
 A failure rate measured on 50,000 rows has a standard error below 0.23 percentage points,
 far finer than any sensible threshold, and scoring every perturbed row of a million-row
 holdout would cost minutes for no extra evidence. Below ``max_rows`` nothing is sampled.
