@@ -128,22 +128,28 @@ def _remove_stale_temps(target: Path) -> None:
                         os.unlink(entry.path)
 
 
-@contextlib.contextmanager
-def atomic_directory(target: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield an empty temporary directory beside ``target``; on success it replaces ``target``
-    (a file or a directory) in one step, so a reader or a killed writer sees the old output
-    or the whole new one. The name follows :func:`atomic_path`, so stale ones are removed."""
-    target = Path(target)
+def _temp_dir_beside(target: Path) -> Path:
+    """A new temporary directory named as :func:`atomic_path` names its files (so stale ones
+    are swept), after removing those of writers that are gone."""
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         _remove_stale_temps(target)
-        tmp = Path(
+        return Path(
             tempfile.mkdtemp(
                 prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp", dir=target.parent
             )
         )
     except OSError as exc:
         raise _write_error(target, exc) from exc
+
+
+@contextlib.contextmanager
+def atomic_directory(target: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield an empty temporary directory beside ``target``; on success it replaces ``target``
+    (a file or a directory) in one step, so a reader or a killed writer sees the old output
+    or the whole new one. The name follows :func:`atomic_path`, so stale ones are removed."""
+    target = Path(target)
+    tmp = _temp_dir_beside(target)
     os.chmod(tmp, 0o777 & ~_UMASK)
     try:
         yield tmp
@@ -165,16 +171,7 @@ def atomic_dataset(target: str | os.PathLike[str]) -> Iterator[Path]:
     refuses to write into an existing one): yields a path that does not exist yet, inside a
     private temporary holder beside ``target``; on success it replaces ``target``."""
     target = Path(target)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        _remove_stale_temps(target)
-        holder = Path(
-            tempfile.mkdtemp(
-                prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp", dir=target.parent
-            )
-        )
-    except OSError as exc:
-        raise _write_error(target, exc) from exc
+    holder = _temp_dir_beside(target)
     try:
         yield holder / "dataset"
         replace_path(holder / "dataset", target)

@@ -228,17 +228,21 @@ def roc_auc_from_table(table: ScoreTable, *, confidence: float = 0.95) -> AucRes
     """
     _z_quantile(confidence)  # a bad confidence is reported before anything about the rows
     n_pos, n_neg = _check_classes(table.total_pos, table.total_neg)
+    u2, sq10, s01, sq01 = table_sums(table)
+    variance = _variance_from_sums(n_pos, n_neg, u2, sq10, s01, sq01)
+    return _auc_result(u2, variance, n_pos, n_neg, confidence)
+
+
+def table_sums(table: ScoreTable) -> tuple[int, int, int, int]:
+    """(sum k10, sum k10^2) over the positives and (sum k01, sum k01^2) over the negatives of
+    ``table``'s rows: exact integers, the single-model terms of DeLong's (paired) variance."""
     k10, k01 = table_k_values(table)
-    u2 = exact_dot(table.n_pos, k10)
-    variance = _variance_from_sums(
-        n_pos,
-        n_neg,
-        u2,
+    return (
+        exact_dot(table.n_pos, k10),
         weighted_sum_squares(table.n_pos, k10),
         exact_dot(table.n_neg, k01),
         weighted_sum_squares(table.n_neg, k01),
     )
-    return _auc_result(u2, variance, n_pos, n_neg, confidence)
 
 
 def roc_auc_delong(

@@ -15,8 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from mlgate.metrics.auc import PairedSums
-from mlgate.metrics.exact import exact_dot, weighted_sum_squares
+from mlgate.metrics.auc import PairedSums, table_sums
 from mlgate.metrics.score_table import ScoreTable, table_k_values
 
 if TYPE_CHECKING:
@@ -87,21 +86,10 @@ def cross_sums(
     return {key: cross for key, (cross, _) in found.items()}
 
 
-def _table_sums(table: ScoreTable) -> tuple[int, int, int, int]:
-    """(sum k10, sum k10^2) over the positives and (sum k01, sum k01^2) over the negatives."""
-    k10, k01 = table_k_values(table)
-    return (
-        exact_dot(table.n_pos, k10),
-        weighted_sum_squares(table.n_pos, k10),
-        exact_dot(table.n_neg, k01),
-        weighted_sum_squares(table.n_neg, k01),
-    )
-
-
 def paired_sums_of(a: ScoreTable, b: ScoreTable, cross10: int, cross01: int) -> PairedSums:
     """The PairedSums of rows whose tables under models A and B are ``a`` and ``b``."""
-    s10_a, sq10_a, s01_a, sq01_a = _table_sums(a)
-    s10_b, sq10_b, s01_b, sq01_b = _table_sums(b)
+    s10_a, sq10_a, s01_a, sq01_a = table_sums(a)
+    s10_b, sq10_b, s01_b, sq01_b = table_sums(b)
     return PairedSums(
         n_pos=a.total_pos,
         n_neg=a.total_neg,
