@@ -44,16 +44,20 @@ def _split_local(src: Path, out: Path) -> None:
 
 
 def _split_spark(spark, src: Path, out: Path) -> None:  # type: ignore[no-untyped-def]
-    from mlgate.spark.split import flagged_rows, read_positioned, write_sides
+    from mlgate.spark.split import split_source
 
-    flagged = flagged_rows(
-        read_positioned(spark, str(src), "customer_id"),
-        "customer_id",
+    train, holdout = str(out / "train_spark.parquet"), str(out / "holdout_spark.parquet")
+    split_source(
+        spark,
+        str(src),
+        train,
+        holdout,
+        id_column="customer_id",
+        target="churned",
         fraction=FRACTION,
         salt=SALT,
+        check=lambda a, b: None,
     )
-    train, holdout = str(out / "train_spark.parquet"), str(out / "holdout_spark.parquet")
-    write_sides(flagged, train, holdout, target="churned", check=lambda a, b: None)
 
 
 def _peak_rss(code: str) -> float:

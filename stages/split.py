@@ -6,8 +6,6 @@ and holdout as Parquet dataset directories; the metrics are the same apart from 
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -59,32 +57,21 @@ def _split_local(params: Params) -> tuple[Side, Side]:
 
 
 def _split_spark(params: Params) -> tuple[Side, Side]:
-    from mlgate.spark.compat import spark_readable
     from mlgate.spark.session import spark_session
-    from mlgate.spark.split import flagged_rows, read_positioned, write_sides
+    from mlgate.spark.split import split_source
 
-    spark = spark_session(params.compute, app="split")
-    id_column, target = params.data.id_column, params.data.target
-    with tempfile.TemporaryDirectory(prefix=".split-", dir=Path(IN_DATA).parent) as scratch:
-        # A table the local engine wrote may hold ns timestamps, which Spark cannot read.
-        source = spark_readable(IN_DATA, Path(scratch) / "validated")
-        columns = spark.read.parquet(source).columns
-        for column, key in ((id_column, "data.id_column"), (target, "data.target")):
-            if column not in columns:
-                raise DataError(f"{IN_DATA}: column '{column}' (params.yaml: {key}) is missing")
-        flagged = flagged_rows(
-            read_positioned(spark, source, id_column),
-            id_column,
-            fraction=params.split.holdout_fraction,
-            salt=params.split.salt,
-        )
-        return write_sides(
-            flagged,
-            OUT_TRAIN,
-            OUT_HOLDOUT,
-            target=target,
-            check=lambda train, holdout: _check_sides(target, train, holdout),
-        )
+    target = params.data.target
+    return split_source(
+        spark_session(params.compute, app="split"),
+        IN_DATA,
+        OUT_TRAIN,
+        OUT_HOLDOUT,
+        id_column=params.data.id_column,
+        target=target,
+        fraction=params.split.holdout_fraction,
+        salt=params.split.salt,
+        check=lambda train, holdout: _check_sides(target, train, holdout),
+    )
 
 
 def _rate(side: Side) -> float:

@@ -2,8 +2,8 @@
 
 Oracle: the local engine (pandera on the whole table). Corrupted tables (nulls, out-of-range,
 unknown categories, duplicate ids) read from a directory of three Parquet files, so failure
-rows must be numbered across files; 1, 3 and 7 partitions, so nothing may depend on where a
-partition boundary falls.
+rows must be numbered across files; row groups of 250, 1,000 and the file's default, so
+nothing may depend on where a task's boundary falls.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ CORRUPT = CorruptionParams(
 )
 
 
-def _table(tmp_path_factory: pytest.TempPathFactory, kind: str) -> str:
+def _table(tmp_path_factory: pytest.TempPathFactory, kind: str, group: int | None) -> str:
     root = tmp_path_factory.mktemp(kind)
     if kind == "tiny":  # clean rows, too few: only the table-level min_rows fails
         generate(GenerateParams(n_rows=600, seed=3)).to_parquet(root / "t.parquet")
@@ -47,7 +47,7 @@ def _table(tmp_path_factory: pytest.TempPathFactory, kind: str) -> str:
     corruption = CORRUPT if kind == "corrupt" else CorruptionParams()
     frame = generate(GenerateParams(n_rows=2_500, seed=5, corruption=corruption))
     if kind == "clean":
-        frame.to_parquet(root / "t.parquet")
+        frame.to_parquet(root / "t.parquet", row_group_size=group)
         return str(root / "t.parquet")
     source = root / "t"
     source.mkdir()
@@ -55,13 +55,20 @@ def _table(tmp_path_factory: pytest.TempPathFactory, kind: str) -> str:
     for name, (start, stop) in zip(
         ("a", "b", "c"), ((0, 400), (400, 1900), (1900, 2500)), strict=True
     ):
-        frame.iloc[start:stop].to_parquet(source / f"part-{name}.parquet")
+        frame.iloc[start:stop].to_parquet(source / f"part-{name}.parquet", row_group_size=group)
     return str(source)
 
 
+GROUPS = (250, 1_000, None)
+
+
 @pytest.fixture(scope="module")
-def tables(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    return {kind: _table(tmp_path_factory, kind) for kind in ("clean", "corrupt", "tiny")}
+def tables(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, int | None], str]:
+    return {
+        (kind, group): _table(tmp_path_factory, kind, group)
+        for kind in ("clean", "corrupt", "tiny")
+        for group in GROUPS
+    }
 
 
 def _local(source: str) -> tuple[str, list[dict[str, Any]], pd.DataFrame | None]:
@@ -73,24 +80,28 @@ def _local(source: str) -> tuple[str, list[dict[str, Any]], pd.DataFrame | None]
     return result.failure_cases.to_csv(index=False), result.summary, clean
 
 
-def _spark(spark: Any, source: str, out: Path, partitions: int) -> tuple[str, list[Any], Any]:
+def _spark(spark: Any, source: str, out: Path) -> tuple[str, list[Any], Any]:
     split = split_contract(load_contract(CONTRACT), origin=CONTRACT)
     out.mkdir()
     result = validate_source(
         spark, source, split, na_values=(), target="churned", positive_label=1,
-        id_column="customer_id", out_dir=out, partitions=partitions,
+        id_column="customer_id", out_dir=out,
     )  # fmt: skip
     summary = summarise(result.failure_cases, 5)
     return result.failure_cases.to_csv(index=False), summary, result
 
 
-@pytest.mark.parametrize("partitions", [1, 3, 7])
+@pytest.mark.parametrize("group", GROUPS)
 @pytest.mark.parametrize("kind", ["clean", "corrupt"])
 def test_same_failures_and_rows_as_local(
-    spark: Any, tables: dict[str, str], tmp_path: Path, kind: str, partitions: int
+    spark: Any,
+    tables: dict[tuple[str, int | None], str],
+    tmp_path: Path,
+    kind: str,
+    group: int | None,
 ) -> None:
-    local_csv, local_summary, local_rows = _local(tables[kind])
-    csv, summary, result = _spark(spark, tables[kind], tmp_path / "out", partitions)
+    local_csv, local_summary, local_rows = _local(tables[kind, group])
+    csv, summary, result = _spark(spark, tables[kind, group], tmp_path / "out")
     assert csv == local_csv
     assert json.dumps(summary) == json.dumps(local_summary)
     if kind == "corrupt":
@@ -101,7 +112,7 @@ def test_same_failures_and_rows_as_local(
         return
     assert result.passed and local_rows is not None
     parts = sorted((tmp_path / "out").iterdir())
-    assert 1 <= len(parts) <= partitions
+    assert len(parts) == -(-2_500 // (group or 2_500))  # a part per row group, in row order
     rows = pd.read_parquet(tmp_path / "out")
     pd.testing.assert_frame_equal(rows, local_rows.reset_index(drop=True), check_exact=True)
     assert (
@@ -120,8 +131,8 @@ def _local_file(frame: pd.DataFrame, tmp_path: Path) -> Path:
 def test_table_level_failure_matches_local(
     spark: Any, tables: dict[str, str], tmp_path: Path
 ) -> None:
-    local_csv, local_summary, _ = _local(tables["tiny"])
-    csv, summary, _ = _spark(spark, tables["tiny"], tmp_path / "out", 3)
+    local_csv, local_summary, _ = _local(tables["tiny", 250])
+    csv, summary, _ = _spark(spark, tables["tiny", 250], tmp_path / "out")
     assert [s["check"] for s in summary] == ["min_rows(min_value=1000)"]
     assert (csv, summary) == (local_csv, local_summary)
 
@@ -132,7 +143,7 @@ def test_csv_source_is_refused_naming_data_source(spark: Any, tmp_path: Path) ->
     with pytest.raises(
         DataError, match=r"data.source .*t.csv: compute.engine spark reads Parquet"
     ):
-        _spark(spark, str(path), tmp_path / "out", 1)
+        _spark(spark, str(path), tmp_path / "out")
 
 
 def test_a_check_that_needs_the_whole_table_and_is_not_modelled_is_refused() -> None:
@@ -176,7 +187,7 @@ def test_blank_cells_and_nulls_in_one_batch_match_local(spark: Any, tmp_path: Pa
     split = split_contract(schema, origin=CONTRACT)
     result = validate_source(
         spark, str(source), split, na_values=(" ",), target="churned", positive_label=1,
-        id_column="customer_id", out_dir=None, partitions=3,
+        id_column="customer_id", out_dir=None,
     )  # fmt: skip
     checks = {(s["column"], s["check"]) for s in local.summary}
     assert {("is_enterprise", "not_nullable"), ("region", "not_nullable")} <= checks

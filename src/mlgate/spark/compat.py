@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 from mlgate.data.sample import parquet_files
 
 
-def _micros(schema: pa.Schema) -> pa.Schema | None:
+def micros(schema: pa.Schema) -> pa.Schema | None:
     """``schema`` with ns timestamps as us, or None when it has none."""
     fields = [
         f.with_type(pa.timestamp("us", tz=f.type.tz))
@@ -33,7 +33,7 @@ def _micros(schema: pa.Schema) -> pa.Schema | None:
 def spark_readable(path: str, scratch: Path) -> str:
     """``path`` itself, or a copy under ``scratch`` with ns timestamps cast to us."""
     files = parquet_files(path)
-    targets = [_micros(pq.read_schema(f)) for f in files]
+    targets = [micros(pq.read_schema(f)) for f in files]
     if all(t is None for t in targets):
         return path
     scratch.mkdir(parents=True, exist_ok=True)

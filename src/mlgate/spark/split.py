@@ -1,103 +1,141 @@
-"""The split stage on Spark: the local engine's salted hash per Arrow batch, rows kept in order.
+"""The split stage on Spark: the local engine's salted hash, one task per Parquet row group.
 
 Every id goes through :func:`mlgate.data.split.holdout_mask`, the function the local engine
-calls, so each row lands on the same side by construction. The batches go through
-``mapInArrow`` rather than ``mapInPandas``: only the id column is converted to pandas, every
-other column passes through as Arrow, so no type makes a round trip through pandas 3 (which
-PySpark 4.3 does not fully support). Row order: each row carries its file and row index
-(Spark's ``_metadata``), the output is range-sorted on them, and the part files are numbered
-in that order, so reading a written dataset gives the rows in the order of the input (files in
-path order, as pyarrow lists a dataset).
+calls, so each row lands on the same side by construction. Each task reads one row group with
+pyarrow (:mod:`mlgate.spark.row_groups`), flags it, and writes its train rows and its holdout
+rows as one part each, named by the group's position: reading a side's directory gives its
+rows in the order of the input, with no shuffle. Timestamps are written in microseconds
+(:func:`mlgate.spark.compat.micros`), Spark's resolution, so the Spark stages that read the
+sides need no converted copy; nothing else changes type.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
-from pyspark.sql.types import BooleanType, StructField, StructType
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
+from mlgate.data.sample import parquet_files
 from mlgate.data.split import holdout_mask
 from mlgate.errors import DataError
-from mlgate.io import atomic_dataset
+from mlgate.io import atomic_dataset, parquet_options
+from mlgate.spark.compat import micros
+from mlgate.spark.row_groups import RowGroup, map_row_groups, row_groups, write_part
 
-SIDE = "__mlgate_holdout"
-_FILE, _ROW = "__mlgate_file", "__mlgate_row"
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
 # Per side: rows, sum of the target, whether the target takes two values.
 Side = tuple[int, float, bool]
 
 
-def _flagger(id_column: str, fraction: float, salt: str) -> Any:
-    def flag(batches: Iterator[Any]) -> Iterator[Any]:
-        import pyarrow as pa
+@dataclass(frozen=True)
+class _Tally:
+    """One side of one row group: rows, the target's sum, min and max."""
 
-        for batch in batches:
-            ids = batch.column(batch.schema.get_field_index(id_column)).to_pandas()
-            mask = holdout_mask(ids.rename(id_column), fraction=fraction, salt=salt)
-            yield batch.append_column(SIDE, pa.array(mask, type=pa.bool_()))
+    rows: int = 0
+    total: float = 0
+    low: float | None = None
+    high: float | None = None
 
-    return flag
-
-
-def read_positioned(spark: SparkSession, path: str, id_column: str) -> DataFrame:
-    """``path``'s rows with their position (file, row index); DataError on a missing id."""
-    frame = spark.read.parquet(path).select(
-        "*", F.col("_metadata.file_path").alias(_FILE), F.col("_metadata.row_index").alias(_ROW)
-    )
-    if frame.where(F.col(id_column).isNull()).limit(1).count():
-        raise DataError(
-            f"{path}: id column '{id_column}' has missing values; every row needs an id"
+    def __add__(self, other: _Tally) -> _Tally:
+        lows = [v for v in (self.low, other.low) if v is not None]
+        highs = [v for v in (self.high, other.high) if v is not None]
+        return _Tally(
+            self.rows + other.rows,
+            self.total + other.total,
+            min(lows) if lows else None,
+            max(highs) if highs else None,
         )
-    return frame
+
+    def side(self) -> Side:
+        two = self.low is not None and self.high is not None and self.low != self.high
+        return (self.rows, float(self.total), two)
 
 
-def flagged_rows(frame: DataFrame, id_column: str, *, fraction: float, salt: str) -> DataFrame:
-    """``frame`` range-sorted on its position, with the holdout flag ``SIDE`` appended per
-    Arrow batch. Sorting before the flag keeps the sort's sampling pass to two columns."""
-    schema = StructType([*frame.schema.fields, StructField(SIDE, BooleanType(), False)])
-    ordered = frame.orderBy(_FILE, _ROW)
-    return ordered.mapInArrow(_flagger(id_column, fraction, salt), schema)
+@dataclass(frozen=True)
+class _Task:
+    id_column: str
+    target: str
+    fraction: float
+    salt: str
+    train_dir: str
+    holdout_dir: str
+
+    def __call__(self, group: RowGroup) -> tuple[int, _Tally, _Tally]:
+        """(missing ids, train tally, holdout tally); writes nothing when an id is missing."""
+        table = group.read()
+        ids = table.column(self.id_column)
+        if ids.null_count:
+            return ids.null_count, _Tally(), _Tally()
+        mask = holdout_mask(
+            ids.to_pandas().rename(self.id_column), fraction=self.fraction, salt=self.salt
+        )
+        schema = micros(table.schema) or table.schema
+        options = parquet_options(table.column_names)
+        tallies = []
+        for keep, directory in ((~mask, self.train_dir), (mask, self.holdout_dir)):
+            side = table.filter(pa.array(keep)).cast(schema)
+            tallies.append(_tally(side.column(self.target)))
+            if side.num_rows:
+                write_part(side, directory, group.part_name(), **options)
+        return 0, tallies[0], tallies[1]
 
 
-def side_summary(side: DataFrame, target: str) -> Side:
-    """(rows, sum of the target, whether the target takes two values) of one written side."""
-    row = side.agg(
-        F.count(F.lit(1)).alias("n"),
-        F.sum(F.col(target).cast("double")).alias("s"),
-        (F.min(target) != F.max(target)).alias("two"),
-    ).first()
-    if row is None or not row["n"]:
-        return (0, 0.0, False)
-    return (int(row["n"]), float(row["s"]), bool(row["two"]))
+def _tally(target: pa.ChunkedArray) -> _Tally:
+    if len(target) == target.null_count:
+        return _Tally(rows=len(target))
+    # Integer targets (0/1 after validate) sum exactly as Python ints, as pandas' int64 sum.
+    total = pc.sum(target).as_py()
+    low, high = pc.min_max(target).values()
+    return _Tally(len(target), total, low.as_py(), high.as_py())
 
 
-def write_sides(
-    flagged: DataFrame,
+def check_columns(source: str, columns: dict[str, str]) -> None:
+    """DataError naming the params key of any column (key -> name) the source lacks."""
+    names = pq.read_schema(parquet_files(source)[0]).names
+    for key, column in columns.items():
+        if column not in names:
+            raise DataError(f"{source}: column '{column}' (params.yaml: {key}) is missing")
+
+
+def split_source(
+    spark: SparkSession,
+    source: str,
     train_path: str,
     holdout_path: str,
     *,
+    id_column: str,
     target: str,
+    fraction: float,
+    salt: str,
     check: Callable[[Side, Side], None],
 ) -> tuple[Side, Side]:
-    """Write both sides as Parquet datasets in input order, then ``check(train, holdout)``
-    their summaries; only if it passes does each replace its target atomically (train first,
-    then holdout: a kill between the two leaves a new train beside an old holdout, as two
-    local-engine writes would). The summaries are read from the written files (two columns),
-    so the flagging runs once, in the write."""
-    ordered = flagged.sortWithinPartitions(SIDE, _FILE, _ROW).drop(_FILE, _ROW)
-    spark = flagged.sparkSession
+    """Split ``source`` into two Parquet datasets in input order, then ``check(train,
+    holdout)``; only if it passes does each replace its target atomically (train first, then
+    holdout: a kill between the two leaves a new train beside an old holdout, as two
+    local-engine writes would)."""
+    check_columns(source, {"data.id_column": id_column, "data.target": target})
+    if not 0.0 < fraction < 1.0:
+        raise DataError(f"holdout fraction must be strictly between 0 and 1, got {fraction!r}")
+    groups = row_groups(parquet_files(source))
     with atomic_dataset(holdout_path) as holdout_tmp, atomic_dataset(train_path) as train_tmp:
-        # One job writes both sides (a directory per flag value), then each moves into place.
-        scratch = holdout_tmp.parent / "both"
-        ordered.write.partitionBy(SIDE).parquet(str(scratch))
-        parts = [scratch / f"{SIDE}=false", scratch / f"{SIDE}=true"]
-        train, holdout = (
-            side_summary(spark.read.parquet(str(p)), target) if p.is_dir() else (0, 0.0, False)
-            for p in parts
-        )
+        holdout_tmp.mkdir()
+        train_tmp.mkdir()
+        task = _Task(id_column, target, fraction, salt, str(train_tmp), str(holdout_tmp))
+        results = map_row_groups(spark, groups, task)
+        missing = int(np.sum([r[0] for r in results], dtype=np.int64)) if results else 0
+        if missing:
+            raise DataError(
+                f"{source}: id column '{id_column}' has {missing:,} missing values; "
+                "every row needs an id"
+            )
+        train = sum((r[1] for r in results), _Tally()).side()
+        holdout = sum((r[2] for r in results), _Tally()).side()
         check(train, holdout)
-        parts[0].rename(train_tmp)
-        parts[1].rename(holdout_tmp)
     return train, holdout

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import accumulate
 from pathlib import Path
@@ -40,6 +39,7 @@ from mlgate.data.contract_batches import (
 from mlgate.data.contract_failures import show_value
 from mlgate.data.ingest import SUFFIXES, parquet_files, target_label
 from mlgate.errors import DataError
+from mlgate.spark.row_groups import PartWriter, RowGroup, map_row_groups, row_groups
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
@@ -250,70 +250,56 @@ def _duplicate_cases(frame: DataFrame, task: _Task, nulls: dict[str, bool]) -> p
     return pd.DataFrame(rows)
 
 
-def _chunks(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.Table]:
-    pending: list[pa.RecordBatch] = []
-    rows = 0
-    for batch in batches:
-        pending.append(batch)
-        rows += batch.num_rows
-        if rows >= CHUNK_ROWS:
-            yield pa.Table.from_batches(pending)
-            pending, rows = [], 0
-    if rows:
-        yield pa.Table.from_batches(pending)
-
-
-def _as_local_frame(chunk: pa.Table, task: _Task) -> pd.DataFrame:
-    """The chunk as the local reader would give these rows of the whole table."""
+def _as_local_frame(batch: pa.RecordBatch, start: int, task: _Task) -> pd.DataFrame:
+    """Rows ``start``... of the table, as the local reader gives them within the whole table."""
     from mlgate.data.ingest import _blank_to_null
 
-    positions = chunk.column(POS).to_numpy()
-    data = chunk.drop_columns([POS]).cast(task.arrow_schema)
+    data = pa.Table.from_batches([batch]).cast(task.arrow_schema)
     frame = data.to_pandas(split_blocks=True, self_destruct=True)
-    frame.index = pd.Index(positions)
+    frame.index = pd.RangeIndex(start, start + len(frame))
     return as_table_dtypes(_blank_to_null(frame, task.na_values), task.nulls)
 
 
-def _check_partition(batches: Iterator[pa.RecordBatch], task: _Task) -> Iterator[pa.RecordBatch]:
-    """Row checks on one partition (rows sorted by position); writes its validated part."""
+def _check_group(group: RowGroup, task: _Task) -> pa.Table | None:
+    """Row checks on one row group, in chunks: its failure cases, or None; when it passes and
+    ``task.out_dir`` is set, its validated rows become the part named by its position."""
     from mlgate.data.contract import validate
     from mlgate.data.contract_batches import batch_cases
     from mlgate.data.ingest import binarise_target
     from mlgate.io import parquet_options
 
-    writer: pq.ParquetWriter | None = None
-    failed = False
+    cases: list[pa.Table] = []
+    part = None if task.out_dir is None else PartWriter(task.out_dir, group.part_name())
+    start = group.start
     try:
-        for chunk in _chunks(batches):
-            frame = _as_local_frame(chunk, task)
-            result = validate(frame, task.split.row_schema, max_examples=0)
-            if not result.passed:
-                failed = True
-                cases = batch_cases(frame, task.split)
-                cases["index"] = cases["index"].astype("Int64")
-                yield from pa.Table.from_pandas(
-                    cases, schema=CASES_SCHEMA, preserve_index=False
-                ).to_batches()
-                continue
-            if task.out_dir is None or failed:
-                continue
-            assert result.validated is not None
-            clean = binarise_target(
-                result.validated,
-                target=task.target,
-                positive_label=task.positive_label,
-                require_positive=False,
-            )
-            table = pa.Table.from_pandas(clean, preserve_index=False)
-            if writer is None:
-                name = Path(task.out_dir) / f"part-{int(frame.index[0]):020d}.parquet"
-                options = parquet_options(clean.columns, statistics=False,
-                                          plain_columns=[task.id_column])  # fmt: skip
-                writer = pq.ParquetWriter(name, table.schema, **options)
-            writer.write_table(table.cast(writer.schema))
-    finally:
-        if writer is not None:
-            writer.close()
+        with pq.ParquetFile(group.path) as handle:
+            for batch in handle.iter_batches(batch_size=CHUNK_ROWS, row_groups=[group.index]):
+                frame = _as_local_frame(batch, start, task)
+                start += len(frame)
+                result = validate(frame, task.split.row_schema, max_examples=0)
+                if not result.passed:
+                    found = batch_cases(frame, task.split)
+                    found["index"] = found["index"].astype("Int64")
+                    table = pa.Table.from_pandas(found, schema=CASES_SCHEMA, preserve_index=False)
+                    cases.append(table)
+                elif part is not None and not cases:
+                    assert result.validated is not None
+                    rows = binarise_target(
+                        result.validated,
+                        target=task.target,
+                        positive_label=task.positive_label,
+                        require_positive=False,
+                    )
+                    options = parquet_options(rows.columns, statistics=False,
+                                              plain_columns=[task.id_column])  # fmt: skip
+                    part.write(pa.Table.from_pandas(rows, preserve_index=False), **options)
+    except BaseException:
+        if part is not None:
+            part.abandon()
+        raise
+    if part is not None:
+        part.abandon() if cases else part.commit()
+    return pa.concat_tables(cases) if cases else None
 
 
 def validate_source(
@@ -326,7 +312,6 @@ def validate_source(
     positive_label: Any,
     id_column: str,
     out_dir: Path | None,
-    partitions: int | None = None,
 ) -> SparkValidation:
     """Check ``source`` against the contract (already split); with ``out_dir``, write the
     validated rows there as Parquet parts (complete only when the result passed)."""
@@ -341,14 +326,9 @@ def validate_source(
     }
     task = dataclasses.replace(task, nulls=nulls)
     parts = [_frame_check_cases(aggregates, task), _duplicate_cases(frame, task, nulls)]
-    width = partitions or _partitions(frame)
-    ranged = frame.repartitionByRange(width, POS).sortWithinPartitions(POS)
-    checked = ranged.mapInArrow(
-        functools.partial(_check_partition, task=task),
-        "column string, check string, failure_case string, index long, "
-        + ", ".join(f"{name} long" for name in KEY_COLUMNS),
-    )
-    parts.append(checked.toArrow().to_pandas())
+    found = map_row_groups(spark, row_groups(files), functools.partial(_check_group, task=task))
+    tables = [t for t in found if t is not None]
+    parts.append((pa.concat_tables(tables) if tables else CASES_SCHEMA.empty_table()).to_pandas())
     cases = merge_cases(parts)
     return SparkValidation(
         passed=cases.empty,
@@ -357,16 +337,6 @@ def validate_source(
         failure_cases=cases,
         positives=int(aggregates.get("positives") or 0),
     )
-
-
-def _partitions(frame: DataFrame) -> int:
-    """The input's partition count, at least the shuffle width: a small file is one input
-    partition, which would leave all but one core idle during the row checks."""
-    width = int(frame.sparkSession.conf.get("spark.sql.shuffle.partitions") or 8)
-    try:
-        return max(width, frame.rdd.getNumPartitions())
-    except Exception:  # Spark Connect has no RDDs
-        return width
 
 
 def target_values(spark: SparkSession, source: str, target: str) -> list[Any]:
