@@ -23,6 +23,13 @@ TARGET_S = 3600.0
 PACKAGES = ("numpy", "pandas", "pyarrow", "pyspark", "scikit-learn", "dvc")
 
 
+def _executors(cores: int, per_executor: int = 16) -> str:
+    """One way to lay ``cores`` out as executors of at most ``per_executor`` cores."""
+    count = math.ceil(cores / per_executor)
+    width = math.ceil(cores / count)
+    return f"e.g. {count} executor{'s' if count > 1 else ''} x {width} cores"
+
+
 def machine() -> str:
     mem_kib = 0
     for line in Path("/proc/meminfo").read_text().splitlines():
@@ -119,19 +126,60 @@ def _per_core(results: list[dict[str, Any]], name: str) -> str:
     return "-" if rate is None else f"{rate:,.0f}"
 
 
-def rows_per_s_core(spark: dict[str, Any]) -> dict[str, float]:
-    """Input-table rows / stage wall / Spark cores, for each stage that ran on Spark."""
+def rows_per_s_core(
+    spark: dict[str, Any], stages: dict[str, Any] | None = None
+) -> dict[str, float]:
+    """Input-table rows / stage wall / Spark cores, for each stage that ran on Spark (of the
+    first run, or of ``stages``)."""
     cores = spark_cores(spark["params"].get("compute.spark.master", "local[2]"))
     return {
         name: spark["rows"] / m["wall_s"] / cores
-        for name, m in spark["stages"].items()
+        for name, m in (spark["stages"] if stages is None else stages).items()
         if is_spark_stage(m) and m["wall_s"] > 0
     }
 
 
+def pipeline_rates(spark: dict[str, Any]) -> dict[str, float]:
+    """The Spark stages of a pipeline run with a champion: the first run's, with the second
+    run's champion paths (gate, drift) in place of their first-model paths."""
+    second = spark.get("champion_run") or {}
+    return rows_per_s_core(spark) | rows_per_s_core(spark, second.get("stages", {}))
+
+
+def champion_table(results: list[dict[str, Any]]) -> list[str]:
+    """The second run of each engine (the first run's model as champion), stage by stage."""
+    runs = [(r, r["champion_run"]) for r in results if r.get("champion_run")]
+    if not runs:
+        return []
+    lines = [
+        "With a champion: the first run committed and named `gate.champion.ref`, then a second "
+        "`dvc repro`, which reruns the stages below (the gate scores both models on the "
+        "holdout; drift compares with the champion's training data).",
+        "",
+        "| engine | stage | s | driver MiB | JVM MiB | workers MiB | rows/s/core | status |",
+        "|---|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for result, run in runs:
+        rates = rows_per_s_core(result, run["stages"]) if result["engine"] == "spark" else {}
+        rep = run["repro"]
+        lines.append(
+            f"| {result['engine']} | whole `dvc repro` (exit {rep['rc']}) | {rep['wall_s']} | "
+            f"- | - | - | - | {rep['stopped'] or 'ok'} |"
+        )
+        for name, m in run["stages"].items():
+            rate = rates.get(name)
+            lines.append(
+                f"| {result['engine']} | {name} | {_cell(m, 'wall_s', '.1f')} | "
+                f"{_cell(m, 'peak_driver_mib', ',.0f')} | {_cell(m, 'peak_jvm_mib', ',.0f')} | "
+                f"{_cell(m, 'peak_workers_mib', ',.0f')} | "
+                f"{'-' if rate is None else format(rate, ',.0f')} | {m['status']} |"
+            )
+    return ["", *lines]
+
+
 def cluster_estimate(spark: dict[str, Any]) -> list[str]:
     """Cores for 1e9 rows in an hour, from this run's rates, with the assumptions stated."""
-    rates = rows_per_s_core(spark)
+    rates = pipeline_rates(spark)
     stages = spark["stages"]
     if not rates or any(m["status"] != "ok" for m in stages.values()):
         return [
@@ -147,7 +195,7 @@ def cluster_estimate(spark: dict[str, Any]) -> list[str]:
     left = TARGET_S - serial
     cores = math.ceil(core_s / left) if left > 0 else None
     answer = (
-        f"**{cores} cores** (e.g. {math.ceil(cores / 16)} executors x 16 cores)"
+        f"**{cores} cores** ({_executors(cores)})"
         if cores
         else "**not reachable**: the serial part alone exceeds the hour"
     )
@@ -193,9 +241,10 @@ def report(results: list[dict[str, Any]], tables: dict[str, dict], args: Any) ->
         "Input: the synthetic table (benchmarks/big_data.py, seed "
         f"{args.seed}); " + "; ".join(_table_line(t) for t in tables.values()) + ".",
         "",
-        "Per engine, one `dvc repro` from scratch in a scratch repo (no champion: first-model "
-        "paths of drift and gate). Peak RSS sampled from /proc every 0.2 s (proctree.py): "
-        "*driver* = the stage's Python process, *JVM* = the Spark JVM(s), *workers* = "
+        "Per engine, one `dvc repro` from scratch in a scratch repo (no champion yet: "
+        "first-model paths of drift and gate). Peak RSS sampled from /proc every 0.2 s "
+        "(proctree.py): *driver* = the stage's Python process, *JVM* = the Spark JVM(s), "
+        "*workers* = "
         "pyspark's Python workers. rows/s/core = input rows / stage wall / Spark cores "
         "(JVM start-up included).",
         "",
@@ -213,7 +262,7 @@ def report(results: list[dict[str, Any]], tables: dict[str, dict], args: Any) ->
             f"{r['disk_mib']:,} | {', '.join(map(str, rep.get('load_1min', ['-'])))} | "
             f"{r.get('ran_at', '-')} |"
         )
-    lines += ["", *stage_table(results), ""]
+    lines += ["", *stage_table(results), *champion_table(results), ""]
     spark = next((r for r in results if r["engine"] == "spark"), None)
     if spark is not None:
         lines += cluster_estimate(spark)

@@ -102,6 +102,32 @@ def test_cluster_estimate_arithmetic():
     assert "10,000 / 3,400" in text
 
 
+def test_cluster_estimate_counts_the_champion_paths_of_gate_and_drift():
+    # First run: validate 500 s on Spark, gate 5 s locally (no champion yet: counted serial).
+    # Second run: the gate on Spark for 250 s (2e5 rows/s/core: 5,000 core-s at 1e9 rows) in
+    # place of its first-model path. Serial: train 95 s + DVC 10 s x 10; 15,000 / (3,600 -
+    # 195) -> 5 cores, 1 executor.
+    spark = _spark(
+        {"validate": _stage(500, jvm=900), "train": _stage(95), "gate": _stage(5)}, repro_s=610
+    )
+    spark["champion_run"] = {
+        "repro": {"wall_s": 260, "rc": 0, "stopped": None},
+        "stages": {"gate": _stage(250, jvm=900), "report": _stage(1)},
+    }
+    text = "\n".join(scale_report.cluster_estimate(spark))
+    assert "**5 cores** (e.g. 1 executor x 5 cores)" in text
+    assert "15,000 / 3,405" in text
+    table = "\n".join(scale_report.champion_table([spark | {"engine": "spark"}]))
+    assert "| spark | gate | 250.0 | 1 | 900 | - | 200,000 | ok |" in table
+    assert "| spark | report | 1.0 |" in table
+
+
+def test_executor_layout_wording():
+    assert scale_report._executors(5) == "e.g. 1 executor x 5 cores"
+    assert scale_report._executors(20) == "e.g. 2 executors x 10 cores"
+    assert scale_report._executors(33) == "e.g. 3 executors x 11 cores"
+
+
 def test_cluster_estimate_unreachable_and_failed():
     slow_dvc = _spark({"validate": _stage(500, jvm=900), "train": _stage(100)}, repro_s=1_000)
     assert "not reachable" in scale_report.cluster_estimate(slow_dvc)[0]
