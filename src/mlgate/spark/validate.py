@@ -228,16 +228,22 @@ def _duplicate_cases(frame: DataFrame, task: _Task, nulls: dict[str, bool]) -> p
         if check.column is None or check.column not in types:
             continue
         column = _col(check.column)
-        # One shuffle: each repeated value with the positions holding it (no join back).
+        # Values held by more than one row, by a count per value (a fixed-width hash
+        # aggregate; collecting positions per value would fall back to sorting every key),
+        # then the rows holding them by a semi join, which adaptive execution skips when
+        # there are none.
         repeated = (
             frame.where(column.isNotNull())
             .groupBy(column.alias("_mlgate_v"))
-            .agg(F.count(F.lit(1)).alias("_mlgate_n"), F.collect_list(POS).alias("_mlgate_p"))
-            .where(F.col("_mlgate_n") > 1)
+            .count()
+            .where(F.col("count") > 1)
+            .select("_mlgate_v")
         )
+        holders = frame.select(POS, column.alias("_mlgate_v"))
         table = (
-            repeated.select(F.explode("_mlgate_p").alias(POS), F.col("_mlgate_v"))
+            holders.join(repeated, "_mlgate_v", "left_semi")
             .orderBy(POS)
+            .select(POS, "_mlgate_v")
             .toArrow()
             .rename_columns([POS, check.column])
         )
