@@ -69,10 +69,13 @@ def _split(salt: str, fraction: float = 0.3) -> tuple[np.ndarray, np.ndarray]:
     return IDS[~mask].to_numpy(), IDS[mask].to_numpy()  # train, holdout
 
 
-def test_same_split_definition_passes_without_reading_the_training_ids():
-    train, holdout = _split("s1")
+def _unread() -> np.ndarray:
+    raise AssertionError("the holdout's ids were read")
+
+
+def test_same_split_definition_passes_without_reading_either_sides_ids():
     reader = FakeReader({"dvc.lock": yaml.safe_dump(_lock()).encode()})
-    check = leakage_check(reader, _lock(), holdout, "customer_id")
+    check = leakage_check(reader, _lock(), _unread, "customer_id")
     assert check.passed and check.value == 0
     assert "split definition" in check.reason and "churn-model#prod#1" in check.reason
     assert reader.read == ["dvc.lock"]
@@ -89,7 +92,7 @@ def test_changed_salt_with_overlap_fails_naming_the_count():
             "data/train.parquet": _parquet(champion_train),
         }
     )
-    check = leakage_check(reader, _lock("s2"), holdout, "customer_id")
+    check = leakage_check(reader, _lock("s2"), lambda: holdout, "customer_id")
     assert not check.passed and check.value == expected
     assert f"{expected} of the {len(holdout)} holdout rows" in check.reason
     assert "params split" in check.reason  # what changed
@@ -103,7 +106,7 @@ def test_changed_definition_without_overlap_passes_by_the_ids():
             "data/train.parquet": _parquet(champion_train),
         }
     )
-    check = leakage_check(reader, _lock("s1", split_code="new"), holdout, "customer_id")
+    check = leakage_check(reader, _lock("s1", split_code="new"), lambda: holdout, "customer_id")
     assert check.passed and check.value == 0
     assert "code src/mlgate/data/split.py" in check.reason and "none of the" in check.reason
 
@@ -114,16 +117,33 @@ def test_one_shared_row_is_enough_to_fail():
     reader = FakeReader(
         {"dvc.lock": yaml.safe_dump(_lock("s0")).encode(), "data/train.parquet": _parquet(leaked)}
     )
-    check = leakage_check(reader, _lock("s1"), holdout, "customer_id")
+    check = leakage_check(reader, _lock("s1"), lambda: holdout, "customer_id")
     assert not check.passed and check.value == 1
 
 
 @pytest.mark.parametrize("files", [{}, {"dvc.lock": b"stages: [oops"}])
 def test_unreadable_training_ids_fail_closed_with_the_reason(files):
     _, holdout = _split("s2")
-    check = leakage_check(FakeReader(files), _lock("s2"), holdout, "customer_id")
+    check = leakage_check(FakeReader(files), _lock("s2"), lambda: holdout, "customer_id")
     assert not check.passed and check.value is None
     assert "cannot be read" in check.reason and "data/train.parquet" in check.reason
+
+
+def test_unreadable_holdout_ids_fail_closed_with_the_reason():
+    champion_train, _ = _split("s1")
+    reader = FakeReader(
+        {
+            "dvc.lock": yaml.safe_dump(_lock("s1")).encode(),
+            "data/train.parquet": _parquet(champion_train),
+        }
+    )
+
+    def broken() -> np.ndarray:
+        raise OSError("data/holdout.parquet: truncated file")
+
+    check = leakage_check(reader, _lock("s2"), broken, "customer_id")
+    assert not check.passed and check.value is None
+    assert "holdout's ids cannot be read" in check.reason and "truncated" in check.reason
 
 
 def test_unreadable_workspace_lock_falls_back_to_the_ids():
@@ -134,7 +154,7 @@ def test_unreadable_workspace_lock_falls_back_to_the_ids():
             "data/train.parquet": _parquet(champion_train),
         }
     )
-    check = leakage_check(reader, None, holdout, "customer_id")
+    check = leakage_check(reader, None, lambda: holdout, "customer_id")
     assert check.passed and "not recorded" in check.reason
     assert "data/train.parquet" in reader.read
 

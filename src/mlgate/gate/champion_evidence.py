@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -70,17 +71,21 @@ def champion_scores(
     return scores, "; ".join([why, *fallback])
 
 
+# The local engine's rows for the comparison: holdout frame, labels, candidate's scores.
+LocalRows = tuple[pd.DataFrame, np.ndarray, np.ndarray]
+
+
 def champion_evidence(
     params: Params,
     paths: GatePaths,
-    rows: tuple[pd.DataFrame, np.ndarray],
-    candidate: np.ndarray | None,
+    rows: LocalRows | None,
     lock: Any,
+    holdout_ids: Callable[[], np.ndarray],
 ) -> tuple[ChampionEvidence | Missing | None, Check | None]:
     """The paired comparison with the champion, and whether it trained on these rows.
 
-    ``candidate``: the candidate's holdout scores; None under the Spark engine, which scores
-    both models itself (``rows`` then holds only ids and labels)."""
+    ``rows``: None under the Spark engine, which reads and scores the holdout itself.
+    ``holdout_ids``: reads the holdout's ids, for the leakage check when it needs them."""
     record = read_object(paths.champion, "champion record")
     if isinstance(record, Missing):
         return record, None
@@ -95,10 +100,8 @@ def champion_evidence(
         reader = RevisionReader(paths.root, champion)
     except MlgateError as exc:
         return Missing(str(exc)), None
-    holdout, _ = rows
-    id_column = params.data.id_column
-    leakage = leakage_check(reader, lock, holdout[id_column].to_numpy(), id_column)
-    return _compare_with(params, paths, reader, rows, candidate), leakage
+    leakage = leakage_check(reader, lock, holdout_ids, params.data.id_column)
+    return _compare_with(params, paths, reader, rows), leakage
 
 
 def _committed_metrics(reader: RevisionReader, paths: GatePaths) -> dict[str, Any] | Missing:
@@ -111,22 +114,18 @@ def _committed_metrics(reader: RevisionReader, paths: GatePaths) -> dict[str, An
 
 
 def _compare_with(
-    params: Params,
-    paths: GatePaths,
-    reader: RevisionReader,
-    rows: tuple[pd.DataFrame, np.ndarray],
-    candidate: np.ndarray | None,
+    params: Params, paths: GatePaths, reader: RevisionReader, rows: LocalRows | None
 ) -> ChampionEvidence:
     champion = reader.champion
     committed = _committed_metrics(reader, paths)
     where = f"champion model at {champion.ref} ({champion.commit[:10]})"
-    holdout, y = rows
-    if candidate is None:
+    if rows is None:
         try:
             comparison = _spark_comparison(params, paths, reader)
         except (MlgateError, ValueError) as exc:  # a ValueError: input the statistics refuse
             return ChampionEvidence(champion, committed, Missing(f"{where}: {exc}"))
         return ChampionEvidence(champion, committed, comparison)
+    holdout, y, candidate = rows
     try:
         scores, source = champion_scores(params, paths, reader, holdout)
         if (bad := nonfinite(scores, f"{where}, {source}")) is not None:

@@ -12,7 +12,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
+from mlgate.data.sample import parquet_files
 from mlgate.errors import MlgateError
 from mlgate.gate.champion_evidence import champion_evidence, read_object
 from mlgate.gate.checks import Check, Missing
@@ -46,20 +48,28 @@ class Evidence:
 
 
 def _holdout_rows(paths: GatePaths, params: Params) -> tuple[pd.DataFrame, np.ndarray] | Missing:
-    """The rows and labels both models are scored on, or why they cannot be used.
-
-    Under the Spark engine Spark scores the rows; the driver reads only ids and labels (the
-    leakage check's input), from a file or a Parquet dataset directory alike."""
-    on_spark = params.compute.engine == "spark"
-    columns = [params.data.id_column, params.data.target] if on_spark else None
+    """The rows and labels both models are scored on (local engine), or why they cannot be."""
     try:
-        holdout = pd.read_parquet(paths.holdout, columns=columns)
+        holdout = pd.read_parquet(paths.holdout)
     except Exception as exc:  # missing or corrupt parquet: evidence unavailable
         return Missing(f"{paths.holdout} cannot be read: {exc}")
     lacking = [c for c in (params.data.target, params.data.id_column) if c not in holdout]
     if lacking:
         return Missing(f"{paths.holdout} lacks column(s) {lacking} (data.target, data.id_column)")
     return holdout, holdout[params.data.target].to_numpy()
+
+
+def _spark_holdout(paths: GatePaths, params: Params) -> Missing | None:
+    """Why the holdout (a file or a Parquet dataset) cannot be scored on Spark, if it cannot:
+    Spark reads the rows itself, so the driver reads only the footer here."""
+    try:
+        names = pq.read_schema(parquet_files(paths.holdout)[0]).names
+    except Exception as exc:  # missing or corrupt parquet: evidence unavailable
+        return Missing(f"{paths.holdout} cannot be read: {exc}")
+    lacking = [c for c in (params.data.target, params.data.id_column) if c not in names]
+    if lacking:
+        return Missing(f"{paths.holdout} lacks column(s) {lacking} (data.target, data.id_column)")
+    return None
 
 
 def _candidate_scores(
@@ -91,15 +101,26 @@ def _stale(paths: GatePaths) -> list[str] | Missing:
 def _champion_side(
     paths: GatePaths, params: Params, lock: Any
 ) -> tuple[ChampionEvidence | Missing | None, Check | None]:
+    id_column = params.data.id_column
+    if params.compute.engine == "spark":
+        # Spark scores both models in one pass over the holdout; the driver reads its ids
+        # only if the leakage check needs them.
+        problem = _spark_holdout(paths, params)
+        if problem is not None:
+            return Missing(f"paired comparison impossible: {problem.reason}"), None
+
+        def ids() -> np.ndarray:
+            return pd.read_parquet(paths.holdout, columns=[id_column])[id_column].to_numpy()
+
+        return champion_evidence(params, paths, None, lock, ids)
     rows = _holdout_rows(paths, params)
-    if params.compute.engine == "spark" and not isinstance(rows, Missing):
-        # Spark scores the candidate again in the champion's pass: its predictions go unread.
-        return champion_evidence(params, paths, rows, None, lock)
     candidate = rows if isinstance(rows, Missing) else _candidate_scores(paths, params, rows[0])
     if isinstance(candidate, Missing):
         return Missing(f"paired comparison impossible: {candidate.reason}"), None
     assert not isinstance(rows, Missing)
-    return champion_evidence(params, paths, rows, candidate, lock)
+    holdout = rows[0]
+    local = (holdout, rows[1], candidate)
+    return champion_evidence(params, paths, local, lock, lambda: holdout[id_column].to_numpy())
 
 
 def _assemble(

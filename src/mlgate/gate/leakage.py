@@ -18,6 +18,7 @@ Anything that cannot be read fails the check with the reason.
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -76,11 +77,16 @@ def overlap_count(holdout_ids: np.ndarray, train_ids: np.ndarray) -> int:
 
 
 def leakage_check(
-    reader: RevisionReader, current_lock: Any, holdout_ids: np.ndarray, id_column: str
+    reader: RevisionReader,
+    current_lock: Any,
+    holdout_ids: Callable[[], np.ndarray],
+    id_column: str,
 ) -> Check:
     """The ``holdout_leakage`` check: passes only when no champion training row is in the
     holdout, proven by the split definition or by the ids. ``current_lock``: the workspace's
-    parsed dvc.lock (None if unreadable: then only the ids can prove it)."""
+    parsed dvc.lock (None if unreadable: then only the ids can prove it). ``holdout_ids``
+    reads the holdout's ids; it is called only when the definitions differ, so the usual
+    case reads no id (under the Spark engine a holdout may hold 1e8 of them)."""
     who = f"champion {reader.champion.ref} ({reader.champion.commit[:10]})"
     ours = split_definition(current_lock)
     try:
@@ -102,7 +108,16 @@ def leakage_check(
         changed = _changes(theirs, ours)
     their_column = (theirs or {}).get("params", {}).get("data.id_column", id_column)
     try:
-        overlap = overlap_count(holdout_ids, _champion_ids(reader, str(their_column)))
+        ours_ids = holdout_ids()
+    except Exception as exc:  # unreadable holdout: no evidence either way
+        return Check(
+            NAME,
+            False,
+            f"split definition changed since the {who} ({changed}) and the holdout's ids "
+            f"cannot be read to rule out overlap: {exc}",
+        )
+    try:
+        overlap = overlap_count(ours_ids, _champion_ids(reader, str(their_column)))
     except MlgateError as exc:
         return Check(
             NAME,
@@ -110,7 +125,7 @@ def leakage_check(
             f"split definition changed since the {who} ({changed}) and its training ids "
             f"cannot be read to rule out overlap: {exc}",
         )
-    n = len(holdout_ids)
+    n = len(ours_ids)
     if overlap:
         reason = (
             f"the {who} trained on {overlap} of the {n} holdout rows (ids in its {TRAIN}; "
