@@ -219,7 +219,7 @@ def spark_drift_report(
         if n == 0:
             raise ValueError(f"{side}_df is empty; expected at least one row")
     kinds, ref_conv, cur_conv = _sides(reference, current, features)
-    counts = _value_counts(ref_conv, cur_conv, kinds).persist(StorageLevel.MEMORY_AND_DISK)
+    counts = _value_counts(ref_conv, cur_conv, kinds).persist(StorageLevel.DISK_ONLY)
     try:
         # Categorical values and every feature's missing count: small enough to collect.
         small = counts.where(F.col("x").isNull()).collect()
