@@ -90,3 +90,20 @@ def test_a_local_engine_reference_with_ns_timestamps(spark, tmp_path) -> None:  
     assert spark_readable(cur, tmp_path / "unused") == cur
     local = _local_report(ref, cur, FEATURES, CFG)
     assert spark_drift_report(spark, readable, cur, FEATURES, CFG) == local
+
+
+@pytest.mark.parametrize("batch_rows", [1, 7, 1_000])
+def test_values_packed_per_arrow_batch_arrive_whole_and_in_order(
+    spark, tmp_path, batch_rows
+) -> None:  # type: ignore[no-untyped-def]
+    """The driver receives each Arrow batch's values packed per feature: with 1-row batches
+    every value is its own packet, with 7 a batch straddles two features' values."""
+    key = "spark.sql.execution.arrow.maxRecordsPerBatch"
+    before = spark.conf.get(key)
+    spark.conf.set(key, str(batch_rows))
+    try:
+        reference = generate(small_generate_params(n_rows=1_500, seed=5))
+        current = generate(small_generate_params(n_rows=1_200, seed=6))
+        _both(spark, tmp_path, reference, current)
+    finally:
+        spark.conf.set(key, before)
