@@ -1,7 +1,10 @@
 """The drift stage on Spark: the local engine's drift report from exact Spark aggregates.
 
-Each side's rows go through :func:`mlgate.drift.reference.as_drift_frame` per Arrow batch
-(``mapInPandas``), so every value is converted exactly as locally; a column whose pandas type
+Categories held as strings or booleans, plain numbers and timestamps are converted by Spark
+itself (:func:`_in_jvm`: what :func:`mlgate.drift.reference.as_drift_frame` gives, with no
+Python object per value; at 1e8 rows that pandas round trip was most of the stage). Every
+other feature goes through ``as_drift_frame`` per Arrow batch (``mapInPandas``), so every
+value is converted exactly as locally; a column whose pandas type
 would change with nulls (integers become float64, booleans object) is given that type in every
 batch when the column has a null anywhere, as pandas does for the whole column. One
 aggregation then counts each (feature, value) per side. Categorical counts are collected; a
@@ -13,6 +16,7 @@ the reports agree bit for bit.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Iterator
 from typing import Any
@@ -20,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from pyspark import StorageLevel
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -33,6 +37,7 @@ from mlgate.params import DriftParams, FeaturesParams
 
 _SIDE = "__mlgate_side"
 _INTEGRAL = (T.ByteType, T.ShortType, T.IntegerType, T.LongType)
+_NUMBERS = (*_INTEGRAL, T.FloatType, T.DoubleType)
 
 
 def _kinds(frame: DataFrame, features: FeaturesParams, nulls: dict[str, bool]) -> dict[str, bool]:
@@ -62,10 +67,40 @@ def _pandas_fixes(frame: DataFrame, nulls: dict[str, bool]) -> dict[str, str]:
     return fixes
 
 
+def _in_jvm(field: T.StructField, features: FeaturesParams, numeric: bool) -> Column | None:
+    """The column as :func:`as_drift_frame` converts it, where Spark computes that exactly
+    without Python: a string category is itself, a boolean category "True"/"False", a plain
+    number its float64, a timestamp its whole days since 1970 (floored, as pandas'
+    ``Timedelta.days``). ``numeric``: the feature's kind (:func:`_kinds`). Dates, numbers used
+    as categories, booleans with nulls listed as numeric, decimals and the like go through
+    pandas (None)."""
+    name, kind, column = field.name, field.dataType, F.col(field.name)
+    if name in (*features.cyclical_dates, *features.days_since_dates):
+        if isinstance(kind, (T.TimestampType, T.TimestampNTZType)):
+            micros = F.unix_micros(column.cast(T.TimestampType()))  # session time zone: UTC
+            return F.floor(micros / F.lit(86_400_000_000)).cast("double")
+        return None
+    if isinstance(kind, T.BooleanType) and not numeric:
+        return F.when(column, "True").when(~column, "False")  # null stays null
+    if name in (*features.categorical, *features.frequency):
+        return column if isinstance(kind, T.StringType) else None
+    if isinstance(kind, _NUMBERS):  # a null stays null, as pandas' NaN: both count as missing
+        return column.cast("double")
+    return None
+
+
 def _converted(
     frame: DataFrame, features: FeaturesParams, kinds: dict[str, bool], fixes: dict[str, str]
-) -> DataFrame:
-    names = list(kinds)
+) -> list[DataFrame]:
+    """The features of ``frame`` as the local engine converts them, in one or two frames
+    (columns Spark converts itself; the rest through pandas). Their rows need not line up:
+    only counts per (feature, value) are taken from them."""
+    fields = {f.name: f for f in frame.schema.fields}
+    in_jvm = {n: e for n, k in kinds.items() if (e := _in_jvm(fields[n], features, k)) is not None}
+    parts = [frame.select(*[e.alias(n) for n, e in in_jvm.items()])] if in_jvm else []
+    names = [n for n in kinds if n not in in_jvm]
+    if not names:
+        return parts
 
     def convert(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         for batch in batches:
@@ -78,10 +113,12 @@ def _converted(
     schema = T.StructType(
         [T.StructField(n, T.DoubleType() if kinds[n] else T.StringType()) for n in names]
     )
-    return frame.select(*names).mapInPandas(convert, schema)
+    return [*parts, frame.select(*names).mapInPandas(convert, schema)]
 
 
-def _value_counts(reference: DataFrame, current: DataFrame, kinds: dict[str, bool]) -> DataFrame:
+def _value_counts(
+    reference: list[DataFrame], current: list[DataFrame], kinds: dict[str, bool]
+) -> DataFrame:
     """(feature, number, text, reference count, current count), one row per distinct value;
     a missing value (null or NaN) is the row whose number and text are both null."""
 
@@ -91,10 +128,17 @@ def _value_counts(reference: DataFrame, current: DataFrame, kinds: dict[str, boo
         text = F.lit(None).cast("string") if kinds[name] else F.col(name)
         return F.struct(F.lit(name).alias("f"), number.alias("x"), text.alias("s"))
 
-    both = reference.withColumn(_SIDE, F.lit(0)).unionByName(current.withColumn(_SIDE, F.lit(1)))
-    items = both.select(F.explode(F.array(*[item(n) for n in kinds])).alias("e"), _SIDE)
+    items = [
+        part.select(
+            F.explode(F.array(*[item(n) for n in kinds if n in part.columns])).alias("e"),
+            F.lit(side).alias(_SIDE),
+        )
+        for side, parts in enumerate((reference, current))
+        for part in parts
+    ]
     return (
-        items.select("e.*", _SIDE)
+        functools.reduce(DataFrame.unionByName, items)
+        .select("e.*", _SIDE)
         .groupBy("f", "x", "s")
         .agg(F.sum(1 - F.col(_SIDE)).alias("r"), F.sum(_SIDE).alias("c"))
     )
@@ -210,7 +254,7 @@ def _numeric(
 
 def _sides(
     reference: DataFrame, current: DataFrame, features: FeaturesParams
-) -> tuple[dict[str, bool], DataFrame, DataFrame]:
+) -> tuple[dict[str, bool], list[DataFrame], list[DataFrame]]:
     """Which features are compared (numeric?), and both sides converted as locally."""
     wanted = [
         *features.numeric,
