@@ -218,10 +218,13 @@ def cluster_estimate(spark: dict[str, Any]) -> list[str]:
         "Python start-up (seconds) are counted as if proportional to rows, which overstates "
         "cores when measured at small sizes, so use the largest run's figures; shuffles here "
         "stay on one machine's disk, a cluster's go over the network (slower); driver-side "
-        "collects (per-distinct-score count tables for AUC/DeLong, drift bin edges, the "
-        "failure-case examples) are bounded by distinct scores/values, not rows, and fit the "
-        "driver; the local stages' samples stay capped (train.max_train_rows, "
-        "behavioral.max_rows); storage delivers the table as fast as the cores read it.",
+        "collects (per-distinct-score count tables for AUC/DeLong, the failure-case "
+        "examples) are bounded by distinct scores/values, not rows, and fit the driver; drift "
+        "streams each numeric feature's distinct values through the driver in order (serial, "
+        "not counted as Spark work: negligible here, with few distinct values per feature); "
+        "the local stages' samples stay capped (train.max_train_rows, "
+        "behavioral.max_holdout_rows); storage delivers the table as fast as the cores read "
+        "it.",
     ]
 
 
