@@ -15,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -39,7 +38,7 @@ class _Tally:
     """One side of one row group: rows, the target's sum, min and max."""
 
     rows: int = 0
-    total: float = 0
+    total: float = 0  # an exact int for integer targets (0/1 after validate)
     low: float | None = None
     high: float | None = None
 
@@ -129,7 +128,7 @@ def split_source(
         train_tmp.mkdir()
         task = _Task(id_column, target, fraction, salt, str(train_tmp), str(holdout_tmp))
         results = map_row_groups(spark, groups, task)
-        missing = int(np.sum([r[0] for r in results], dtype=np.int64)) if results else 0
+        missing = sum(r[0] for r in results)
         if missing:
             raise DataError(
                 f"{source}: id column '{id_column}' has {missing:,} missing values; "
