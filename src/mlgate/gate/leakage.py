@@ -107,24 +107,15 @@ def leakage_check(
     else:
         changed = _changes(theirs, ours)
     their_column = (theirs or {}).get("params", {}).get("data.id_column", id_column)
-    try:
-        ours_ids = holdout_ids()
-    except Exception as exc:  # unreadable holdout: no evidence either way
+    ids = _both_ids(reader, holdout_ids, str(their_column))
+    if isinstance(ids, str):
         return Check(
             NAME,
             False,
-            f"split definition changed since the {who} ({changed}) and the holdout's ids "
-            f"cannot be read to rule out overlap: {exc}",
+            f"split definition changed since the {who} ({changed}) and {ids}",
         )
-    try:
-        overlap = overlap_count(ours_ids, _champion_ids(reader, str(their_column)))
-    except MlgateError as exc:
-        return Check(
-            NAME,
-            False,
-            f"split definition changed since the {who} ({changed}) and its training ids "
-            f"cannot be read to rule out overlap: {exc}",
-        )
+    ours_ids, their_ids = ids
+    overlap = overlap_count(ours_ids, their_ids)
     n = len(ours_ids)
     if overlap:
         reason = (
@@ -137,3 +128,17 @@ def leakage_check(
             f"(split definition changed: {changed})"
         )
     return Check(NAME, overlap == 0, reason, overlap, 0)
+
+
+def _both_ids(
+    reader: RevisionReader, holdout_ids: Callable[[], np.ndarray], their_column: str
+) -> tuple[np.ndarray, np.ndarray] | str:
+    """(the holdout's ids, the champion's training ids), or which cannot be read and why."""
+    try:
+        ours = holdout_ids()
+    except Exception as exc:  # unreadable holdout: no evidence either way
+        return f"the holdout's ids cannot be read to rule out overlap: {exc}"
+    try:
+        return ours, _champion_ids(reader, their_column)
+    except MlgateError as exc:
+        return f"its training ids cannot be read to rule out overlap: {exc}"
