@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 
 from mlgate import log, paths
-from mlgate.data.split import holdout_mask
+from mlgate.data.split import holdout_mask, require_columns
 from mlgate.engine import ENGINE_KEY, engine_record
 from mlgate.errors import DataError
 from mlgate.io import write_json, write_parquet
@@ -36,9 +36,7 @@ def _check_sides(target: str, train: Side, holdout: Side) -> None:
 def _split_local(params: Params) -> tuple[Side, Side]:
     frame = pd.read_parquet(IN_DATA)
     id_column, target = params.data.id_column, params.data.target
-    for column, key in ((id_column, "data.id_column"), (target, "data.target")):
-        if column not in frame:
-            raise DataError(f"{IN_DATA}: column '{column}' (params.yaml: {key}) is missing")
+    require_columns(frame.columns, {"data.id_column": id_column, "data.target": target}, IN_DATA)
     try:
         mask = holdout_mask(
             frame[id_column], fraction=params.split.holdout_fraction, salt=params.split.salt

@@ -151,3 +151,23 @@ def test_single_class_side_is_reported(spark, churn_table, tmp_path) -> None:  #
     sides = _split(spark, tmp_path / "v.parquet", tmp_path)
     assert not sides[0][2] and not sides[1][2]
     assert sides[0][1] == sides[1][1] == 0.0
+
+
+@pytest.mark.parametrize("fraction", [0.0, 1.0])
+def test_a_fraction_outside_0_1_is_refused_before_any_task(
+    spark, churn_table, tmp_path, fraction
+) -> None:  # type: ignore[no-untyped-def]
+    churn_table.to_parquet(tmp_path / "v.parquet", index=False)
+    with pytest.raises(DataError, match="v.parquet: holdout fraction must be strictly between"):
+        split_source(
+            spark,
+            str(tmp_path / "v.parquet"),
+            str(tmp_path / "train.parquet"),
+            str(tmp_path / "holdout.parquet"),
+            id_column="customer_id",
+            target="churned",
+            fraction=fraction,
+            salt=SALT,
+            check=lambda *sides: None,
+        )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["v.parquet"]

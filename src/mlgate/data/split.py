@@ -11,9 +11,12 @@ new salt reshuffles everyone and the same salt reproduces on any machine.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection, Mapping
 
 import numpy as np
 import pandas as pd
+
+from mlgate.errors import DataError
 
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
@@ -42,10 +45,21 @@ def id_hash(ids: pd.Series, *, salt: str) -> np.ndarray:
     return pd.util.hash_pandas_object(as_text, index=False, hash_key=key.hex()[:16]).to_numpy()
 
 
-def holdout_mask(ids: pd.Series, *, fraction: float, salt: str) -> np.ndarray:
-    """True where the id belongs to the holdout: hash mapped to [0, 1) is below ``fraction``."""
+def require_columns(names: Collection[str], columns: Mapping[str, str], where: str) -> None:
+    """DataError naming the params key of each column (key -> name) ``names`` lacks."""
+    for key, column in columns.items():
+        if column not in names:
+            raise DataError(f"{where}: column '{column}' (params.yaml: {key}) is missing")
+
+
+def check_fraction(fraction: float) -> None:
     if not 0.0 < fraction < 1.0:
         raise ValueError(f"holdout fraction must be strictly between 0 and 1, got {fraction!r}")
+
+
+def holdout_mask(ids: pd.Series, *, fraction: float, salt: str) -> np.ndarray:
+    """True where the id belongs to the holdout: hash mapped to [0, 1) is below ``fraction``."""
+    check_fraction(fraction)
     if ids.isna().any():
         raise ValueError(f"id column '{ids.name}' has missing values; every row needs an id")
     unit = (id_hash(ids, salt=salt) >> np.uint64(11)).astype(np.float64) / float(2**53)

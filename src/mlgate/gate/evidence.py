@@ -6,6 +6,7 @@ naming it, never as an exception, so the decision lists it as a failed check.
 
 from __future__ import annotations
 
+from collections.abc import Container
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, fields
 from typing import Any
@@ -53,9 +54,9 @@ def _holdout_rows(paths: GatePaths, params: Params) -> tuple[pd.DataFrame, np.nd
         holdout = pd.read_parquet(paths.holdout)
     except Exception as exc:  # missing or corrupt parquet: evidence unavailable
         return Missing(f"{paths.holdout} cannot be read: {exc}")
-    lacking = [c for c in (params.data.target, params.data.id_column) if c not in holdout]
-    if lacking:
-        return Missing(f"{paths.holdout} lacks column(s) {lacking} (data.target, data.id_column)")
+    lacking = _lacking(holdout.columns, paths, params)
+    if lacking is not None:
+        return lacking
     return holdout, holdout[params.data.target].to_numpy()
 
 
@@ -66,6 +67,11 @@ def _spark_holdout(paths: GatePaths, params: Params) -> Missing | None:
         names = pq.read_schema(parquet_files(paths.holdout)[0]).names
     except Exception as exc:  # missing or corrupt parquet: evidence unavailable
         return Missing(f"{paths.holdout} cannot be read: {exc}")
+    return _lacking(names, paths, params)
+
+
+def _lacking(names: Container[str], paths: GatePaths, params: Params) -> Missing | None:
+    """Why a holdout with columns ``names`` cannot be scored: it lacks the target or the id."""
     lacking = [c for c in (params.data.target, params.data.id_column) if c not in names]
     if lacking:
         return Missing(f"{paths.holdout} lacks column(s) {lacking} (data.target, data.id_column)")

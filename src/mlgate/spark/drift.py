@@ -4,10 +4,10 @@ Categories held as strings or booleans, plain numbers and timestamps are convert
 itself (:func:`_in_jvm`: what :func:`mlgate.drift.reference.as_drift_frame` gives, with no
 Python object per value; at 1e8 rows that pandas round trip was most of the stage). Every
 other feature goes through ``as_drift_frame`` per Arrow batch (``mapInPandas``), so every
-value is converted exactly as locally; a column whose pandas type
-would change with nulls (integers become float64, booleans object) is given that type in every
-batch when the column has a null anywhere, as pandas does for the whole column. One
-aggregation then counts each (feature, value) per side. Categorical counts are collected; a
+value is converted exactly as locally; a column whose pandas type would change with nulls
+(integers become float64, booleans object) is given that type in every batch when the column
+has a null anywhere, as pandas does for the whole column. One aggregation then counts each
+(feature, value) per side. Categorical counts are collected; a
 numeric feature's distinct values are streamed to the driver in ascending order
 (``toLocalIterator``, one partition at a time, packed as bytes per Arrow batch) into
 :func:`mlgate.drift.counts.numeric_drift`, the code the local engine runs on the same table:
@@ -158,7 +158,7 @@ _PACKED = T.StructType(
 def _pack(batches: Iterator[Any]) -> Iterator[Any]:
     """Sorted (f, x, r, c) batches -> one row per run of the same feature, its values (float64)
     and counts (int64) as bytes: the driver then receives a few rows per batch, not one Python
-    object per distinct value (at 1e8 rows that was most of the stage's time)."""
+    object per distinct value (a continuous feature has about one per row)."""
     import pyarrow as pa
 
     for batch in batches:

@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from mlgate.data.sample import parquet_files
-from mlgate.data.split import holdout_mask
+from mlgate.data.split import check_fraction, holdout_mask, require_columns
 from mlgate.errors import DataError
 from mlgate.io import atomic_dataset, parquet_options
 from mlgate.spark.compat import micros
@@ -95,14 +95,6 @@ def _tally(target: pa.ChunkedArray) -> _Tally:
     return _Tally(len(target), total, low.as_py(), high.as_py())
 
 
-def check_columns(source: str, columns: dict[str, str]) -> None:
-    """DataError naming the params key of any column (key -> name) the source lacks."""
-    names = pq.read_schema(parquet_files(source)[0]).names
-    for key, column in columns.items():
-        if column not in names:
-            raise DataError(f"{source}: column '{column}' (params.yaml: {key}) is missing")
-
-
 def split_source(
     spark: SparkSession,
     source: str,
@@ -119,10 +111,14 @@ def split_source(
     holdout)``; only if it passes does each replace its target atomically (train first, then
     holdout: a kill between the two leaves a new train beside an old holdout, as two
     local-engine writes would)."""
-    check_columns(source, {"data.id_column": id_column, "data.target": target})
-    if not 0.0 < fraction < 1.0:
-        raise DataError(f"holdout fraction must be strictly between 0 and 1, got {fraction!r}")
-    groups = row_groups(parquet_files(source))
+    files = parquet_files(source)
+    names = pq.read_schema(files[0]).names
+    require_columns(names, {"data.id_column": id_column, "data.target": target}, source)
+    try:
+        check_fraction(fraction)  # here, not as a failed Spark task
+    except ValueError as exc:
+        raise DataError(f"{source}: {exc}") from exc
+    groups = row_groups(files)
     with atomic_dataset(holdout_path) as holdout_tmp, atomic_dataset(train_path) as train_tmp:
         holdout_tmp.mkdir()
         train_tmp.mkdir()
