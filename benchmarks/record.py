@@ -19,13 +19,19 @@ from pathlib import Path
 RESULTS = Path(__file__).with_name("results.md")
 
 
-def machine_line(packages: tuple[str, ...] = ("numpy", "pandas", "scikit-learn")) -> str:
+def package_versions(packages: tuple[str, ...]) -> list[str]:
+    """ "name version" of each package, or "name (not installed)"."""
     versions = []
     for name in packages:
         try:
             versions.append(f"{name} {metadata.version(name)}")
         except metadata.PackageNotFoundError:
             versions.append(f"{name} (not installed)")
+    return versions
+
+
+def machine_line(packages: tuple[str, ...] = ("numpy", "pandas", "scikit-learn")) -> str:
+    versions = package_versions(packages)
     cpu = platform.processor() or platform.machine()
     mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     return (

@@ -14,9 +14,10 @@ import platform
 import re
 import subprocess
 import sys
-from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from record import package_versions
 
 TARGET_ROWS = 1_000_000_000
 TARGET_S = 3600.0
@@ -36,12 +37,7 @@ def machine() -> str:
         if line.startswith("MemTotal:"):
             mem_kib = int(line.split()[1])
     nproc = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
-    versions = []
-    for name in PACKAGES:
-        try:
-            versions.append(f"{name} {metadata.version(name)}")
-        except metadata.PackageNotFoundError:
-            versions.append(f"{name} (not installed)")
+    versions = package_versions(PACKAGES)
     return (
         f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, nproc {nproc}, "
         f"MemTotal {mem_kib / 2**20:.1f} GiB, {platform.machine()}, "

@@ -161,6 +161,20 @@ def bare_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, repo_root: Path) 
     return tmp_path
 
 
+def _pipeline_repo(root: Path, repo_root: Path) -> Path:
+    """A git + DVC repository holding this checkout's params.yaml and dvc.yaml."""
+    import shutil
+    import subprocess
+
+    root.mkdir()
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    dvc = Path(sys.executable).parent / "dvc"
+    subprocess.run([str(dvc), "init", "-q"], cwd=root, check=True)
+    for name in ("params.yaml", "dvc.yaml"):
+        shutil.copy(repo_root / name, root / name)
+    return root
+
+
 def _init(path: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
     code = main(["init", "--data", path, "--target", "Churn", "--id-column", "customerID"])
     return code, capsys.readouterr().err
@@ -200,16 +214,7 @@ def test_init_a_parquet_table_with_text_numbers(
 ) -> None:
     """Parquet keeps a blank-holding number column as text: init plans it as the contract will
     coerce it (numeric), and writes the files a pipeline needs."""
-    import shutil
-    import subprocess
-
-    root = tmp_path / "repo"
-    root.mkdir()
-    subprocess.run(["git", "init", "-q", str(root)], check=True)
-    dvc = Path(sys.executable).parent / "dvc"
-    subprocess.run([str(dvc), "init", "-q"], cwd=root, check=True)
-    for name in ("params.yaml", "dvc.yaml"):
-        shutil.copy(repo_root / name, root / name)
+    root = _pipeline_repo(tmp_path / "repo", repo_root)
     table = make_table(n=400).astype({"TotalCharges": str})
     table.to_parquet(tmp_path / "export.parquet")
     monkeypatch.chdir(root)
@@ -329,16 +334,7 @@ def test_init_after_dvc_exp_rewrote_params_in_block_style(
 ) -> None:
     """ruamel 0.19 wrote ``date_reference: cyclical_parts:`` (corrupt YAML) when a ``[]``
     replaced a block list before a null value: README section 8 run after sections 3-4."""
-    import shutil
-    import subprocess
-
-    root = tmp_path / "repo"
-    root.mkdir()
-    subprocess.run(["git", "init", "-q", str(root)], check=True)
-    dvc = Path(sys.executable).parent / "dvc"
-    subprocess.run([str(dvc), "init", "-q"], cwd=root, check=True)
-    for name in ("params.yaml", "dvc.yaml"):
-        shutil.copy(repo_root / name, root / name)
+    root = _pipeline_repo(tmp_path / "repo", repo_root)
     _block_style(root / "params.yaml")
     assert "  cyclical_dates:\n  - signup_date\n" in (root / "params.yaml").read_text("utf-8")
     make_table(n=400).to_csv(tmp_path / "export.csv", index=False)
